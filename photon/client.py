@@ -1,0 +1,249 @@
+"""One client connection: reads requests, runs them in order, writes the replies in one write
+per batch, and enforces the per-client limits (query buffer, output buffer)."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from photon.commands.dispatch import execute
+from photon.protocol.encoder import encode, encode_error
+from photon.protocol.parser import RequestParser
+from photon.protocol.reply import NO_REPLY
+
+if TYPE_CHECKING:
+    from photon.server import Server
+
+log = logging.getLogger("photon.client")
+_ids = itertools.count(1)
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: "Server", tls: bool = False) -> None:
+        self.server = server
+        self.id = next(_ids)
+        self.db = 0
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.user = b"default"
+        self.authenticated = not server.auth_required()
+        self.parser = RequestParser(server.config.proto_max_bulk_len)
+        self.parser.auth_required = not self.authenticated
+        self.multi: list | None = None
+        self.multi_dirty = False
+        self.watched: dict[tuple[int, bytes], bool] = {}  # key -> was live when watched
+        self.watch_dirty = False
+        self.subscribed = 0
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.kind = "normal"
+        self.in_exec = False
+        self.tls = tls
+        self.out: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+        self.closing = False
+        self.closed = False
+        self.blocked: asyncio.Future | None = None
+        self.backlog: deque[list[bytes]] = deque()
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.last_cmd = b"NULL"
+        self.soft_limit_since = 0.0
+        self.addr = "?:0"
+        self.laddr = "?:0"
+        self.fd = -1
+        self.extra: dict[str, Any] = {}
+
+    # --- asyncio callbacks -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        self.addr = _fmt_addr(peer)
+        self.laddr = _fmt_addr(sock)
+        sockobj = transport.get_extra_info("socket")
+        self.fd = sockobj.fileno() if sockobj is not None else -1
+        refusal = self.server.client_connected(self)
+        if refusal is not None:
+            transport.write(encode_error(refusal))  # type: ignore[attr-defined]
+            transport.close()
+            self.closed = True
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        server = self.server
+        server.stats.net_input += len(data)
+        self.last_interaction = time.monotonic()
+        requests = self.parser.feed(data)
+        if requests:
+            if self.blocked is not None or self.backlog:
+                self.backlog.extend(requests)
+            else:
+                self.run(requests)
+        if self.parser.error is not None and self.blocked is None and not self.backlog:
+            self.protocol_error()
+        elif self.parser.pending > server.config.client_query_buffer_limit:
+            log.warning("Closing client that reached max query buffer length: %s",
+                        self.describe())
+            self.abort()
+            return
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.blocked is not None and not self.blocked.done():
+            self.blocked.cancel()
+        self.server.client_disconnected(self)
+
+    def pause_writing(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    # --- running commands --------------------------------------------------------------
+
+    def run(self, requests: list[list[bytes]] | deque) -> None:
+        out = self.out
+        for i, argv in enumerate(requests):
+            reply = execute(self, argv)
+            t = type(reply)
+            if t is bytes:
+                out.append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            elif reply is NO_REPLY:
+                pass
+            elif isinstance(reply, asyncio.Future):
+                self.block(reply, list(requests)[i + 1:])
+                return
+            else:
+                out.append(encode(reply, self.resp3))
+            if self.closing:
+                return
+
+    def block(self, fut: asyncio.Future, rest: list[list[bytes]]) -> None:
+        """Stop running this client's requests until ``fut`` gives the reply (blocking pops,
+        quorum waits); later requests wait in order, as in Redis."""
+        self.blocked = fut
+        self.backlog.extendleft(reversed(rest))
+        if self.transport is not None:
+            self.transport.pause_reading()
+        fut.add_done_callback(self._unblock)
+
+    def _unblock(self, fut: asyncio.Future) -> None:
+        self.blocked = None
+        if self.closed:
+            return
+        if not fut.cancelled():
+            exc = fut.exception()
+            reply = exc if exc is not None else fut.result()
+            if reply is not NO_REPLY:
+                self.out.append(encode(reply, self.resp3))
+        while self.backlog and self.blocked is None and not self.closing:
+            argv = self.backlog.popleft()
+            self.run([argv])
+        if self.blocked is None and not self.closing:
+            if self.parser.error is not None:
+                self.protocol_error()
+            elif self.transport is not None:
+                self.transport.resume_reading()
+        self.flush()
+
+    def protocol_error(self) -> None:
+        self.out.append(encode_error(self.parser.error.message))  # type: ignore[union-attr]
+        log.debug("Protocol error from client %s", self.describe())
+        self.closing = True
+
+    # --- output ------------------------------------------------------------------------
+
+    def write(self, reply: Any) -> None:
+        """Send an out-of-band reply (a pub/sub message, a MONITOR line) now."""
+        if self.closed:
+            return
+        self.out.append(encode(reply, self.resp3))
+        self.flush()
+
+    def flush(self) -> None:
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        if self.out:
+            if self.server.durability.must_hold(self):
+                return
+            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
+            self.out.clear()
+            transport.write(data)
+            self.server.stats.net_output += len(data)
+            if self.server.output_limit_exceeded(self, transport.get_write_buffer_size()):
+                return
+        if self.closing:
+            transport.close()
+
+    def close(self) -> None:
+        """Close after what was already queued is written."""
+        self.closing = True
+        self.flush()
+
+    def abort(self) -> None:
+        self.closing = True
+        self.out.clear()
+        if self.transport is not None:
+            self.transport.abort()
+
+    # --- introspection -----------------------------------------------------------------
+
+    def flags(self) -> str:
+        f = ""
+        if self.kind == "replica":
+            f += "S"
+        if self.kind == "master":
+            f += "M"
+        if self.kind == "monitor":
+            f += "O"
+        if self.subscribed:
+            f += "P"
+        if self.multi is not None:
+            f += "x"
+        if self.blocked is not None:
+            f += "b"
+        if self.watch_dirty:
+            f += "d"
+        if self.closing:
+            f += "c"
+        return f or "N"
+
+    def describe(self) -> str:
+        """A CLIENT LIST line, field for field as Redis 7.0 writes it."""
+        now = time.time()
+        qbuf = self.parser.pending
+        obl = sum(map(len, self.out))
+        omem = self.transport.get_write_buffer_size() if self.transport else 0
+        cmd = self.last_cmd.decode("utf-8", "replace")
+        return (
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} "
+            f"name={self.name.decode('utf-8', 'replace')} age={int(now - self.created)} "
+            f"idle={int(time.monotonic() - self.last_interaction)} flags={self.flags()} "
+            f"db={self.db} sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
+            f"qbuf-free={max(0, 32768 - qbuf)} argv-mem=0 multi-mem=0 rbs={max(1024, qbuf)} "
+            f"rbp={qbuf} obl={obl} oll=0 omem={omem} tot-mem={omem + qbuf + 2048} "
+            f"events=r cmd={cmd} user={self.user.decode('utf-8', 'replace')} redir=-1 "
+            f"resp={3 if self.resp3 else 2}"
+            + (f" lib-name={self.lib_name.decode()} lib-ver={self.lib_ver.decode()}"
+               if self.lib_name or self.lib_ver else "")
+        )
+
+
+def _fmt_addr(addr: Any) -> str:
+    if not addr:
+        return "?:0"
+    if isinstance(addr, str):
+        return addr + ":0"
+    host, port = addr[0], addr[1]
+    return f"{host}:{port}"

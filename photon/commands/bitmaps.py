@@ -1,0 +1,179 @@
+"""Bitmap commands on string values (Redis's bitops.c)."""
+from __future__ import annotations
+
+from photon.commands.strings import _rewrite, check_size
+from photon.commands.table import command
+from photon.errors import RedisError, syntax
+from photon.keyspace.encoding import FLAG_RAW, STRING
+from photon.util.numbers import parse_int, string2ll
+
+_OFFSET_ERR = "ERR bit offset is not an integer or out of range"
+_MAX_BYTES = 512 * 1024 * 1024
+
+
+def _bit_offset(arg: bytes) -> int:
+    v = string2ll(arg)
+    if v is None or v < 0 or (v >> 3) >= _MAX_BYTES:
+        raise RedisError(_OFFSET_ERR)
+    return v
+
+
+@command("setbit", 4, "write denyoom", 1, 1, 1)
+def setbit(c, argv):
+    offset = _bit_offset(argv[2])
+    bit = string2ll(argv[3])
+    if bit not in (0, 1):
+        raise RedisError("ERR bit is not an integer or out of range")
+    ks = c.server.keyspace
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    value = bytearray(meta.value if meta is not None else b"")
+    byte = offset >> 3
+    if byte >= len(value):
+        check_size(c, byte + 1)
+        value.extend(b"\0" * (byte + 1 - len(value)))
+    mask = 0x80 >> (offset & 7)
+    old = 1 if value[byte] & mask else 0
+    if bit:
+        value[byte] |= mask
+    else:
+        value[byte] &= ~mask
+    if meta is None:
+        ks.set_string(c.db, argv[1], bytes(value), flags=FLAG_RAW)
+    else:
+        _rewrite(ks, c.db, argv[1], meta, bytes(value), flags=meta.flags | FLAG_RAW)
+    return old
+
+
+@command("getbit", 3, "readonly fast", 1, 1, 1)
+def getbit(c, argv):
+    offset = _bit_offset(argv[2])
+    value = c.server.keyspace.get_string(c.db, argv[1]) or b""
+    byte = offset >> 3
+    if byte >= len(value):
+        return 0
+    return 1 if value[byte] & (0x80 >> (offset & 7)) else 0
+
+
+def _unit(arg: bytes) -> bool:
+    """True for BIT, False for BYTE."""
+    u = arg.lower()
+    if u == b"bit":
+        return True
+    if u == b"byte":
+        return False
+    raise syntax()
+
+
+def _clamp(start: int, end: int, total: int) -> tuple[int, int] | None:
+    if start < 0 and end < 0 and start > end:
+        return None
+    if start < 0:
+        start += total
+    if end < 0:
+        end += total
+    start = max(start, 0)
+    end = max(end, 0)
+    end = min(end, total - 1)
+    if start > end:
+        return None
+    return start, end
+
+
+def _bits(value: bytes, first: int, last: int) -> tuple[int, int]:
+    """The bits first..last (inclusive) of value as an int, and how many there are."""
+    chunk = value[first >> 3:(last >> 3) + 1]
+    x = int.from_bytes(chunk, "big")
+    x >>= 7 - (last & 7)
+    n = last - first + 1
+    return x & ((1 << n) - 1), n
+
+
+@command("bitcount", -2, "readonly", 1, 1, 1)
+def bitcount(c, argv):
+    ks = c.server.keyspace
+    if len(argv) in (4, 5):
+        start, end = parse_int(argv[2]), parse_int(argv[3])
+        isbit = _unit(argv[4]) if len(argv) == 5 else False
+        value = ks.get_string(c.db, argv[1])
+        if value is None:
+            return 0
+        total = len(value) * (8 if isbit else 1)
+        span = _clamp(start, end, total)
+        if span is None:
+            return 0
+        if not isbit:
+            return int.from_bytes(value[span[0]:span[1] + 1], "big").bit_count()
+        return _bits(value, span[0], span[1])[0].bit_count()
+    if len(argv) == 2:
+        value = ks.get_string(c.db, argv[1])
+        return 0 if value is None else int.from_bytes(value, "big").bit_count()
+    raise syntax()
+
+
+@command("bitpos", -3, "readonly", 1, 1, 1)
+def bitpos(c, argv):
+    bit = parse_int(argv[2])
+    if bit not in (0, 1):
+        raise RedisError("ERR The bit argument must be 1 or 0.")
+    ks = c.server.keyspace
+    value = ks.get_string(c.db, argv[1])
+    if value is None:
+        return -1 if bit else 0
+    isbit = False
+    end_given = False
+    start, end = 0, -1
+    if len(argv) in (4, 5, 6):
+        start = parse_int(argv[3])
+        if len(argv) == 6:
+            isbit = _unit(argv[5])
+        if len(argv) >= 5:
+            end = parse_int(argv[4])
+            end_given = True
+    elif len(argv) != 3:
+        raise syntax()
+    total = len(value) * (8 if isbit else 1)
+    span = _clamp(start, end, total) if total else None
+    if span is None:
+        return -1
+    first, last = (span[0], span[1]) if isbit else (span[0] * 8, span[1] * 8 + 7)
+    x, n = _bits(value, first, last)
+    if not bit:
+        x = ~x & ((1 << n) - 1)
+    if x:
+        return first + n - x.bit_length()
+    if bit or end_given:
+        return -1
+    return last + 1
+
+
+@command("bitop", -4, "write denyoom", 2, -1, 1)
+def bitop(c, argv):
+    op = argv[1].lower()
+    if op not in (b"and", b"or", b"xor", b"not"):
+        raise syntax()
+    sources = argv[3:]
+    if op == b"not" and len(sources) != 1:
+        raise RedisError("ERR BITOP NOT must be called with a single source key.")
+    ks = c.server.keyspace
+    values = []
+    for key in sources:
+        meta = ks.lookup_typed(c.db, key, STRING)
+        values.append(meta.value if meta is not None else b"")
+    size = max(map(len, values))
+    if size == 0:
+        ks.delete(c.db, argv[2])
+        return 0
+    ints = [int.from_bytes(v.ljust(size, b"\0"), "big") for v in values]
+    if op == b"not":
+        result = ~ints[0] & ((1 << (8 * size)) - 1)
+    else:
+        result = ints[0]
+        for x in ints[1:]:
+            if op == b"and":
+                result &= x
+            elif op == b"or":
+                result |= x
+            else:
+                result ^= x
+    ks.set_string(c.db, argv[2], result.to_bytes(size, "big"), flags=FLAG_RAW)
+    return size

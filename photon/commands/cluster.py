@@ -1,0 +1,12 @@
+"""CLUSTER subcommands that hold on a single node too."""
+from __future__ import annotations
+
+from photon.cluster.slots import key_slot
+from photon.commands.table import command, container
+
+container("cluster", -2)
+
+
+@command("cluster|keyslot", 3, "stale", 0, 0, 0)
+def cluster_keyslot(c, argv):
+    return key_slot(argv[2])

@@ -1,0 +1,284 @@
+"""Connection commands: PING, ECHO, SELECT, HELLO, AUTH, QUIT, RESET, CLIENT."""
+from __future__ import annotations
+
+import re
+
+from photon import REDIS_VERSION
+from photon.commands.keys import select_db
+from photon.commands.table import command, container
+from photon.errors import RedisError, syntax
+from photon.protocol.reply import OK, PONG, Status, Verbatim
+from photon.util.numbers import string2ll
+
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+
+
+@command("ping", -1, "fast", 0, 0, 0)
+def ping(c, argv):
+    if len(argv) > 2:
+        raise RedisError("ERR wrong number of arguments for 'ping' command")
+    if c.subscribed and not c.resp3:
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
+    return argv[1] if len(argv) == 2 else PONG
+
+
+@command("echo", 2, "loading stale fast", 0, 0, 0)
+def echo(c, argv):
+    return argv[1]
+
+
+@command("select", 2, "loading stale fast", 0, 0, 0)
+def select(c, argv):
+    c.db = select_db(c, argv[1])
+    return OK
+
+
+@command("quit", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
+def quit_(c, argv):
+    c.closing = True
+    return OK
+
+
+def authenticate(c, user: bytes, password: bytes) -> None:
+    """Check credentials and mark the client authenticated, or raise Redis's error."""
+    error = c.server.check_password(user, password)
+    if error is not None:
+        raise RedisError(error)
+    c.authenticated = True
+    c.parser.auth_required = False
+    c.user = user
+
+
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
+def auth(c, argv):
+    if len(argv) > 3:
+        raise syntax()
+    if len(argv) == 2:
+        if not c.server.auth_required():
+            raise RedisError("ERR AUTH <password> called without any password configured for "
+                             "the default user. Are you sure your configuration is correct?")
+        authenticate(c, b"default", argv[1])
+    else:
+        authenticate(c, argv[1], argv[2])
+    return OK
+
+
+_BAD_NAME = re.compile(rb"[^\x21-\x7e]")
+
+
+def check_client_name(name: bytes) -> None:
+    if _BAD_NAME.search(name):
+        raise RedisError("ERR Client names cannot contain spaces, newlines or special "
+                         "characters.")
+
+
+@command("hello", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
+def hello(c, argv):
+    proto = None
+    if len(argv) >= 2:
+        v = string2ll(argv[1])
+        if v is None:
+            raise RedisError("ERR Protocol version is not an integer or out of range")
+        if v < 2 or v > 3:
+            raise RedisError("NOPROTO unsupported protocol version")
+        proto = v
+    creds = None
+    name = None
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        left = len(argv) - i - 1
+        if opt == b"auth" and left >= 2:
+            creds = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and left >= 1:
+            name = argv[i + 1]
+            check_client_name(name)
+            i += 2
+        else:
+            raise RedisError("ERR Syntax error in HELLO option '%s'" %
+                             argv[i].decode("utf-8", "replace"))
+    if creds is not None:
+        authenticate(c, *creds)
+    if not c.authenticated:
+        raise RedisError("NOAUTH HELLO must be called with the client already authenticated, "
+                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                         "authenticate the client and select the RESP protocol version at the "
+                         "same time")
+    if name is not None:
+        c.name = name
+    if proto is not None:
+        c.resp3 = proto == 3
+    return {
+        b"server": b"redis",
+        b"version": REDIS_VERSION.encode(),
+        b"proto": 3 if c.resp3 else 2,
+        b"id": c.id,
+        b"mode": c.server.mode.encode(),
+        b"role": c.server.role.encode(),
+        b"modules": [],
+    }
+
+
+@command("reset", 1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
+def reset(c, argv):
+    from photon.server import unwatch
+
+    server = c.server
+    c.multi = None
+    c.multi_dirty = False
+    unwatch(server, c)
+    for hook in server.reset_hooks:
+        hook(c)
+    server.monitors.discard(c)
+    if c.kind == "monitor":
+        c.kind = "normal"
+    c.db = 0
+    c.resp3 = False
+    c.name = b""
+    if server.auth_required():
+        c.authenticated = False
+        c.parser.auth_required = True
+    c.user = b"default"
+    return Status(b"RESET")
+
+
+# --- CLIENT -------------------------------------------------------------------------------
+
+container("client", -2)
+
+
+@command("client|id", 2, "noscript loading stale", 0, 0, 0)
+def client_id(c, argv):
+    return c.id
+
+
+@command("client|setname", 3, "noscript loading stale", 0, 0, 0)
+def client_setname(c, argv):
+    check_client_name(argv[2])
+    c.name = argv[2]
+    return OK
+
+
+@command("client|getname", 2, "noscript loading stale", 0, 0, 0)
+def client_getname(c, argv):
+    return c.name or None
+
+
+@command("client|setinfo", 4, "noscript loading stale", 0, 0, 0)
+def client_setinfo(c, argv):
+    attr = argv[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise RedisError("ERR Unrecognized option '%s'" % argv[2].decode("utf-8", "replace"))
+    if _BAD_NAME.search(argv[3]):
+        raise RedisError("ERR %s cannot contain spaces, newlines or special characters." %
+                         argv[2].decode("utf-8", "replace"))
+    if attr == b"lib-name":
+        c.lib_name = argv[3]
+    else:
+        c.lib_ver = argv[3]
+    return OK
+
+
+_CLIENT_TYPES = {b"normal", b"master", b"replica", b"slave", b"pubsub"}
+
+
+def _client_type(c) -> bytes:
+    if c.kind in ("replica", "master"):
+        return c.kind.encode()
+    return b"pubsub" if c.subscribed else b"normal"
+
+
+@command("client|list", -2, "admin noscript loading stale", 0, 0, 0)
+def client_list(c, argv):
+    clients = list(c.server.clients.values())
+    if len(argv) >= 4 and argv[2].lower() == b"type" and len(argv) == 4:
+        kind = argv[3].lower()
+        if kind not in _CLIENT_TYPES:
+            raise RedisError("ERR Unknown client type '%s'" % argv[3].decode("utf-8", "replace"))
+        kind = b"replica" if kind == b"slave" else kind
+        clients = [x for x in clients if _client_type(x) == kind]
+    elif len(argv) >= 4 and argv[2].lower() == b"id":
+        ids = set()
+        for arg in argv[3:]:
+            v = string2ll(arg)
+            if v is None or v <= 0:
+                raise RedisError("ERR Invalid client ID")
+            ids.add(v)
+        clients = [x for x in clients if x.id in ids]
+    elif len(argv) != 2:
+        raise syntax()
+    return Verbatim("".join(x.describe() + "\n" for x in clients).encode())
+
+
+@command("client|info", 2, "noscript loading stale", 0, 0, 0)
+def client_info(c, argv):
+    return Verbatim((c.describe() + "\n").encode())
+
+
+@command("client|kill", -3, "admin noscript loading stale", 0, 0, 0)
+def client_kill(c, argv):
+    clients = list(c.server.clients.values())
+    if len(argv) == 3:
+        addr = argv[2].decode("utf-8", "replace")
+        victims = [x for x in clients if x.addr == addr]
+        if not victims:
+            raise RedisError("ERR No such client")
+        for v in victims:
+            v.close()
+        return OK
+    filters = []
+    skipme = True
+    i = 2
+    while i < len(argv):
+        if i + 1 >= len(argv):
+            raise syntax()
+        opt, val = argv[i].lower(), argv[i + 1]
+        text = val.decode("utf-8", "replace")
+        if opt == b"id":
+            ident = string2ll(val)
+            if ident is None or ident <= 0:
+                raise RedisError("ERR client-id should be greater than 0")
+            filters.append(lambda x, ident=ident: x.id == ident)
+        elif opt == b"type":
+            kind = val.lower()
+            if kind not in _CLIENT_TYPES:
+                raise RedisError("ERR Unknown client type '%s'" % text)
+            kind = b"replica" if kind == b"slave" else kind
+            filters.append(lambda x, kind=kind: _client_type(x) == kind)
+        elif opt == b"addr":
+            filters.append(lambda x, text=text: x.addr == text)
+        elif opt == b"laddr":
+            filters.append(lambda x, text=text: x.laddr == text)
+        elif opt == b"user":
+            filters.append(lambda x, val=val: x.user == val)
+        elif opt == b"skipme":
+            yes = val.lower()
+            if yes not in (b"yes", b"no"):
+                raise syntax()
+            skipme = yes == b"yes"
+        else:
+            raise syntax()
+        i += 2
+    killed = 0
+    for x in clients:
+        if all(f(x) for f in filters) and not (skipme and x is c):
+            x.close()
+            killed += 1
+    return killed
+
+
+@command("client|help", 2, "loading stale", 0, 0, 0)
+def client_help(c, argv):
+    return [Status(s) for s in (
+        b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        b"GETNAME", b"    Return the name of the current connection.",
+        b"ID", b"    Return the ID of the current connection.",
+        b"INFO", b"    Return information about the current client connection.",
+        b"KILL <ip:port>", b"    Kill connection made from <ip:port>.",
+        b"KILL <option> <value> [<option> <value> [...]]",
+        b"    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
+        b"LIST [options ...]", b"    Return information about client connections.",
+        b"SETNAME <name>", b"    Assign the name <name> to the current connection.",
+        b"SETINFO <lib-name|lib-ver> <value>", b"    Set client library name or version.",
+        b"HELP", b"    Print this help.")]

@@ -1,0 +1,250 @@
+"""INFO: Redis 7.0's sections and field names, filled from this node's state."""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from photon import REDIS_VERSION, __version__
+from photon.commands.table import all_commands
+
+if TYPE_CHECKING:
+    from photon.server import Server
+
+DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                    "modules", "errorstats", "cluster", "keyspace"]
+ALL_SECTIONS = DEFAULT_SECTIONS + ["commandstats"]
+
+
+def human(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{n:.2f}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1024
+    return f"{n:.2f}T"
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _server(s: "Server") -> list[tuple[str, Any]]:
+    up = int(s.uptime())
+    uname = platform.uname()
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "photon"),
+        ("redis_mode", s.mode),
+        ("os", f"{uname.system} {uname.release} {uname.machine}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll"),
+        ("atomicvar_api", "c11-builtin"),
+        ("gcc_version", "0.0.0"),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", s.run_id),
+        ("tcp_port", s.port),
+        ("server_time_usec", int(time.time() * 1e6)),
+        ("uptime_in_seconds", up),
+        ("uptime_in_days", up // 86400),
+        ("hz", s.config.hz),
+        ("configured_hz", s.config.hz),
+        ("lru_clock", int(time.time()) & ((1 << 24) - 1)),
+        ("executable", sys.argv[0] if sys.argv else ""),
+        ("config_file", s.config.config or ""),
+        ("io_threads_active", 0),
+        ("photon_version", __version__),
+        ("python_version", platform.python_version()),
+        ("node_id", s.node_id),
+        ("shards", len(s.engines)),
+    ]
+
+
+def _clients(s: "Server") -> list[tuple[str, Any]]:
+    blocked = sum(1 for c in s.clients.values() if c.blocked is not None)
+    return [
+        ("connected_clients", sum(1 for c in s.clients.values() if c.kind != "replica")),
+        ("cluster_connections", 0),
+        ("maxclients", s.config.maxclients),
+        ("client_recent_max_input_buffer", max((c.parser.pending for c in s.clients.values()),
+                                               default=0)),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", blocked),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", 0),
+    ]
+
+
+def _memory(s: "Server") -> list[tuple[str, Any]]:
+    rss = rss_bytes()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    disk = sum(e.approximate_size() for e in s.engines)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return [
+        ("used_memory", rss),
+        ("used_memory_human", human(rss)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", human(peak)),
+        ("used_memory_peak_perc", f"{100.0 * rss / peak if peak else 100:.2f}%"),
+        ("total_system_memory", total),
+        ("total_system_memory_human", human(total)),
+        ("maxmemory", 0),
+        ("maxmemory_human", "0B"),
+        ("maxmemory_policy", "noeviction"),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_allocator", "libc"),
+        ("lazyfree_pending_objects", 0),
+        ("disk_used_bytes", disk),
+        ("disk_used_human", human(disk)),
+    ]
+
+
+def _persistence(s: "Server") -> list[tuple[str, Any]]:
+    d = s.durability
+    return [
+        ("loading", 0),
+        ("async_loading", 0),
+        ("rdb_changes_since_last_save", 0),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", int(s.last_save)),
+        ("rdb_last_bgsave_status", "ok"),
+        ("aof_enabled", 1),
+        ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_write_status", "ok" if d.last_fsync_error is None else "err"),
+        ("storage_engine", "leveldb"),
+        ("appendfsync", d.mode),
+        ("fsyncs", d.fsyncs),
+    ]
+
+
+def _stats(s: "Server") -> list[tuple[str, Any]]:
+    st = s.stats
+    ks = s.keyspace
+    return [
+        ("total_connections_received", st.connections),
+        ("total_commands_processed", st.commands),
+        ("instantaneous_ops_per_sec", st.ops_per_sec),
+        ("total_net_input_bytes", st.net_input),
+        ("total_net_output_bytes", st.net_output),
+        ("instantaneous_input_kbps", f"{st.rate(2) / 1024:.2f}"),
+        ("instantaneous_output_kbps", f"{st.rate(3) / 1024:.2f}"),
+        ("rejected_connections", st.rejected_connections),
+        ("sync_full", s.info_counters.get("sync_full", 0)),
+        ("sync_partial_ok", s.info_counters.get("sync_partial_ok", 0)),
+        ("sync_partial_err", s.info_counters.get("sync_partial_err", 0)),
+        ("expired_keys", ks.expired),
+        ("evicted_keys", 0),
+        ("evicted_clients", 0),
+        ("keyspace_hits", ks.hits),
+        ("keyspace_misses", ks.misses),
+        ("pubsub_channels", s.info_counters.get("pubsub_channels", 0)),
+        ("pubsub_patterns", s.info_counters.get("pubsub_patterns", 0)),
+        ("total_forks", 0),
+        ("client_output_buffer_limit_disconnections", st.output_limit_disconnections),
+        ("total_error_replies", st.total_errors),
+    ]
+
+
+def _replication(s: "Server") -> list[tuple[str, Any]]:
+    return [
+        ("role", s.role),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", s.run_id),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", 1048576),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+def _cpu(s: "Server") -> list[tuple[str, Any]]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [
+        ("used_cpu_sys", f"{me.ru_stime:.6f}"),
+        ("used_cpu_user", f"{me.ru_utime:.6f}"),
+        ("used_cpu_sys_children", f"{kids.ru_stime:.6f}"),
+        ("used_cpu_user_children", f"{kids.ru_utime:.6f}"),
+    ]
+
+
+def _errorstats(s: "Server") -> list[tuple[str, Any]]:
+    return [(f"errorstat_{k}", f"count={v}") for k, v in sorted(s.stats.errors.items())]
+
+
+def _cluster(s: "Server") -> list[tuple[str, Any]]:
+    return [("cluster_enabled", 1 if s.mode == "cluster" else 0)]
+
+
+def _keyspace(s: "Server") -> list[tuple[str, Any]]:
+    ks = s.keyspace
+    out = []
+    for db in range(ks.databases):
+        n = ks.count_keys(db)
+        if n:
+            out.append((f"db{db}", f"keys={n},expires={ks.count_expires(db)},avg_ttl=0"))
+    return out
+
+
+def _commandstats(s: "Server") -> list[tuple[str, Any]]:
+    out = []
+    for cmd in all_commands():
+        for c in [cmd, *cmd.subcommands.values()]:
+            if c.calls or c.rejected or c.failed:
+                per = c.usec / c.calls if c.calls else 0.0
+                out.append((f"cmdstat_{c.name}",
+                            f"calls={c.calls},usec={int(c.usec)},usec_per_call={per:.2f},"
+                            f"rejected_calls={c.rejected},failed_calls={c.failed}"))
+    return out
+
+
+SECTIONS = {
+    "server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
+    "stats": _stats, "replication": _replication, "cpu": _cpu, "modules": lambda s: [],
+    "errorstats": _errorstats, "cluster": _cluster, "keyspace": _keyspace,
+    "commandstats": _commandstats,
+}
+TITLES = {"cpu": "CPU", "errorstats": "Errorstats", "commandstats": "Commandstats"}
+
+
+def render(server: "Server", wanted: list[str]) -> bytes:
+    """The INFO text for the requested sections (Redis's names: default, all, everything)."""
+    names: list[str] = []
+    if not wanted:
+        names = DEFAULT_SECTIONS
+    for w in wanted:
+        w = w.lower()
+        if w == "default":
+            names += DEFAULT_SECTIONS
+        elif w in ("all", "everything"):
+            names += ALL_SECTIONS
+        elif w in SECTIONS:
+            names.append(w)
+    seen: list[str] = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    blocks = []
+    for name in seen:
+        fields = server.info_sections.get(name, SECTIONS[name])(server)
+        title = TITLES.get(name, name.capitalize())
+        lines = [f"# {title}"] + [f"{k}:{v}" for k, v in fields]
+        blocks.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(blocks).encode()

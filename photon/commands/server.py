@@ -1,0 +1,355 @@
+"""Server commands: INFO, CONFIG, COMMAND, TIME, SHUTDOWN, SLOWLOG, MONITOR, DEBUG, SAVE."""
+from __future__ import annotations
+
+import logging
+import time
+
+from photon import config as cfg
+from photon.commands import info as info_mod
+from photon.commands import table
+from photon.commands.dispatch import resolve
+from photon.commands.keys import ENCODINGS
+from photon.commands.table import command, container
+from photon.errors import ConfigError, RedisError, syntax
+from photon.keyspace.encoding import STRING
+from photon.protocol.reply import NO_REPLY, OK, Status, Verbatim
+from photon.util.glob import compile_glob
+from photon.util.numbers import parse_float, string2ll
+
+log = logging.getLogger("photon.server")
+
+
+@command("info", -1, "loading stale", 0, 0, 0)
+def info(c, argv):
+    return Verbatim(info_mod.render(c.server, [a.decode("utf-8", "replace") for a in argv[1:]]))
+
+
+@command("time", 1, "loading stale fast", 0, 0, 0)
+def time_(c, argv):
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1000000), b"%d" % (now % 1000000)]
+
+
+@command("lastsave", 1, "loading stale fast", 0, 0, 0)
+def lastsave(c, argv):
+    return int(c.server.last_save)
+
+
+@command("save", 1, "admin noscript no_async_loading no_multi", 0, 0, 0)
+def save(c, argv):
+    """Data is always on disk in LevelDB; SAVE forces every shard's log to be fsynced."""
+    c.server.durability.sync_all()
+    c.server.last_save = time.time()
+    return OK
+
+
+@command("bgsave", -1, "admin noscript no_async_loading", 0, 0, 0)
+def bgsave(c, argv):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
+        raise syntax()
+    c.server.durability.sync_all()
+    c.server.last_save = time.time()
+    return Status(b"Background saving started")
+
+
+@command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", 0, 0, 0)
+def shutdown(c, argv):
+    for arg in argv[1:]:
+        if arg.lower() not in (b"nosave", b"save", b"now", b"force", b"abort"):
+            raise syntax()
+    if any(a.lower() == b"abort" for a in argv[1:]):
+        raise RedisError("ERR No shutdown in progress.")
+    c.server.request_shutdown("SHUTDOWN")
+    c.closing = True
+    return NO_REPLY
+
+
+@command("monitor", 1, "admin noscript loading stale", 0, 0, 0)
+def monitor(c, argv):
+    c.kind = "monitor"
+    c.server.monitors.add(c)
+    return OK
+
+
+# --- CONFIG -------------------------------------------------------------------------------
+
+container("config", -2)
+
+# Settings Redis clients and tools ask for that describe fixed behaviour of this server.
+_FIXED = {"save": "", "appendonly": "yes", "maxmemory": "0", "maxmemory-policy": "noeviction",
+          "cluster-enabled": "no", "protected-mode": "no", "io-threads": "1"}
+
+
+def _config_text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " ".join(f"{cls} {h} {s} {sec}" for cls, (h, s, sec) in value.items())
+    return str(value)
+
+
+def config_values(server) -> dict[str, str]:
+    values = {s.config_name: _config_text(getattr(server.config, s.name)) for s in cfg.SETTINGS}
+    values["port"] = str(server.port)
+    values.update(_FIXED)
+    return values
+
+
+@command("config|get", -3, "admin noscript loading stale", 0, 0, 0)
+def config_get(c, argv):
+    values = config_values(c.server)
+    out: dict[bytes, bytes] = {}
+    for pattern in argv[2:]:
+        match = compile_glob(pattern.lower())
+        for name, value in values.items():
+            if match(name.encode()):
+                out[name.encode()] = value.encode()
+    return out
+
+
+@command("config|set", -4, "admin noscript loading stale", 0, 0, 0)
+def config_set(c, argv):
+    if len(argv) % 2:
+        raise RedisError("ERR wrong number of arguments for 'config|set' command")
+    pairs = []
+    seen = set()
+    for i in range(2, len(argv), 2):
+        name = argv[i].decode("utf-8", "replace").lower()
+        setting = cfg.BY_CONFIG_NAME.get(name)
+        if setting is None:
+            raise RedisError(f"ERR Unknown option or number of arguments for CONFIG SET - "
+                             f"'{name}'")
+        if name in seen:
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             "- duplicate parameter")
+        seen.add(name)
+        if setting is not None and not setting.runtime:
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             "- can't set protected config")
+        pairs.append((name, setting, argv[i + 1].decode("utf-8", "surrogateescape")))
+    for name, setting, text in pairs:
+        try:
+            setting.parse(text)
+        except ValueError as e:
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             f"- {e}") from None
+    for name, setting, text in pairs:
+        try:
+            c.server.apply_setting(setting.name, text)
+        except (ConfigError, ValueError) as e:
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                             f"- {e}") from None
+    return OK
+
+
+@command("config|resetstat", 2, "admin noscript loading stale", 0, 0, 0)
+def config_resetstat(c, argv):
+    c.server.stats.reset()
+    for cmd in table.all_commands():
+        cmd.reset_stats()
+    ks = c.server.keyspace
+    ks.expired = ks.hits = ks.misses = 0
+    return OK
+
+
+@command("config|help", 2, "loading stale", 0, 0, 0)
+def config_help(c, argv):
+    return [Status(s) for s in (
+        b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        b"GET <pattern>", b"    Return parameters matching the glob-like <pattern> and their values.",
+        b"SET <directive> <value>", b"    Set the configuration <directive> to <value>.",
+        b"RESETSTAT", b"    Reset statistics reported by the INFO command.",
+        b"HELP", b"    Prints this help.")]
+
+
+# --- SLOWLOG ------------------------------------------------------------------------------
+
+container("slowlog", -2)
+
+
+@command("slowlog|get", -2, "admin loading stale", 0, 0, 0)
+def slowlog_get(c, argv):
+    count = 10
+    if len(argv) > 3:
+        raise RedisError("ERR wrong number of arguments for 'slowlog|get' command")
+    if len(argv) == 3:
+        v = string2ll(argv[2])
+        if v is None or v < -1:
+            raise RedisError("ERR count should be greater than or equal to -1")
+        count = v
+    entries = list(c.server.slowlog.entries)
+    if count != -1:
+        entries = entries[:count]
+    return entries
+
+
+@command("slowlog|len", 2, "admin loading stale", 0, 0, 0)
+def slowlog_len(c, argv):
+    return len(c.server.slowlog.entries)
+
+
+@command("slowlog|reset", 2, "admin loading stale", 0, 0, 0)
+def slowlog_reset(c, argv):
+    c.server.slowlog.reset()
+    return OK
+
+
+@command("slowlog|help", 2, "loading stale", 0, 0, 0)
+def slowlog_help(c, argv):
+    return [Status(s) for s in (
+        b"SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        b"GET [<count>]",
+        b"    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        b"    Entries are made of:",
+        b"    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        b"    client name",
+        b"LEN", b"    Return the length of the slowlog.",
+        b"RESET", b"    Reset the slowlog.",
+        b"HELP", b"    Prints this help.")]
+
+
+# --- COMMAND ------------------------------------------------------------------------------
+
+@command("command", -1, "loading stale", 0, 0, 0)
+def command_(c, argv):
+    if len(argv) > 1:
+        raise RedisError("ERR unknown subcommand '%s'. Try COMMAND HELP." %
+                         argv[1].decode("utf-8", "replace"))
+    return [table.info_reply(cmd) for cmd in table.all_commands()]
+
+
+def _sub(name: str, arity: int):
+    return command(f"command|{name}", arity, "loading stale", 0, 0, 0)
+
+
+@_sub("count", 2)
+def command_count(c, argv):
+    return len(table.COMMANDS)
+
+
+@_sub("info", -2)
+def command_info(c, argv):
+    if len(argv) == 2:
+        return [table.info_reply(cmd) for cmd in table.all_commands()]
+    out = []
+    for name in argv[2:]:
+        cmd = _find(name)
+        out.append(table.info_reply(cmd) if cmd is not None else None)
+    return out
+
+
+def _find(name: bytes):
+    parent, _, sub = name.lower().partition(b"|")
+    cmd = table.COMMANDS.get(parent)
+    if cmd is not None and sub:
+        return cmd.subcommands.get(sub)
+    return cmd
+
+
+@_sub("docs", -2)
+def command_docs(c, argv):
+    cmds = table.all_commands() if len(argv) == 2 else [_find(n) for n in argv[2:]]
+    out = {}
+    for cmd in cmds:
+        if cmd is None:
+            continue
+        doc = table.docs_reply(cmd)
+        if doc is not None:
+            out[cmd.name.encode()] = doc
+    return out
+
+
+@_sub("list", -2)
+def command_list(c, argv):
+    names = []
+    for cmd in table.all_commands():
+        names.append(cmd.name.encode())
+        names.extend(s.name.encode() for s in cmd.subcommands.values())
+    if len(argv) == 2:
+        return names
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise syntax()
+    kind, value = argv[3].lower(), argv[4]
+    if kind == b"pattern":
+        match = compile_glob(value.lower())
+        return [n for n in names if match(n)]
+    if kind == b"aclcat":
+        cat = b"@" + value.lower().lstrip(b"@")
+        return [n for n in names
+                if cat.decode() in ((table.reference.info(n.decode()) or [0] * 7)[6])]
+    if kind == b"module":
+        return []
+    raise syntax()
+
+
+@_sub("getkeys", -4)
+def command_getkeys(c, argv):
+    args = argv[2:]
+    cmd = table.lookup(args)
+    if cmd is None or cmd.handler is None:
+        raise RedisError("ERR Invalid command specified")
+    try:
+        resolve(args)
+    except RedisError:
+        raise RedisError("ERR Invalid number of arguments specified for command") from None
+    keys = cmd.keys(args)
+    if not keys:
+        raise RedisError("ERR The command has no key arguments")
+    return keys
+
+
+@_sub("help", 2)
+def command_help(c, argv):
+    return [Status(s) for s in (
+        b"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        b"(no subcommand)", b"    Return details about all Redis commands.",
+        b"COUNT", b"    Return the total number of commands in this Redis server.",
+        b"LIST", b"    Return a list of all commands in this Redis server.",
+        b"INFO [<command-name> ...]",
+        b"    Return details about multiple Redis commands.",
+        b"DOCS [<command-name> ...]",
+        b"    Return documentation details about multiple Redis commands.",
+        b"GETKEYS <full-command>", b"    Return the keys from a full Redis command.",
+        b"HELP", b"    Prints this help.")]
+
+
+# --- DEBUG --------------------------------------------------------------------------------
+
+@command("debug", -2, "admin noscript loading stale", 0, 0, 0)
+def debug(c, argv):
+    sub = argv[1].lower()
+    ks = c.server.keyspace
+    if sub == b"sleep" and len(argv) == 3:
+        time.sleep(max(0.0, parse_float(argv[2])))
+        return OK
+    if sub == b"error" and len(argv) == 3:
+        return RedisError(argv[2].decode("utf-8", "surrogateescape"))
+    if sub == b"object" and len(argv) == 3:
+        meta = ks.lookup(c.db, argv[2])
+        if meta is None:
+            raise RedisError("ERR no such key")
+        encoding = ENCODINGS[meta.type](ks, c.db, argv[2], meta).decode()
+        size = len(meta.value) if meta.type == STRING else meta.size
+        return Status((f"Value at:0x{id(meta):x} refcount:1 encoding:{encoding} "
+                       f"serializedlength:{size} lru:0 lru_seconds_idle:0").encode())
+    if sub == b"reload" or sub == b"loadaof":
+        ks.commit()
+        c.server.durability.sync_all()
+        for shard in ks.shards:
+            shard.load_counts()
+        return OK
+    if sub == b"set-active-expire" and len(argv) == 3:
+        c.server.active_expire = argv[2] != b"0"
+        return OK
+    if sub == b"help":
+        return [Status(s) for s in (
+            b"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            b"ERROR <string>", b"    Return a Redis protocol error with <string> as message.",
+            b"OBJECT <key>", b"    Show low level info about `key` and associated value.",
+            b"RELOAD", b"    Make every shard durable and reload its counters.",
+            b"SET-ACTIVE-EXPIRE <0|1>", b"    Turn the active expiry cycle off or on.",
+            b"SLEEP <seconds>", b"    Stop the server for <seconds>. Decimals allowed.",
+            b"HELP", b"    Prints this help.")]
+    raise RedisError("ERR unknown subcommand or wrong number of arguments for '%s'. Try "
+                     "DEBUG HELP." % argv[1].decode("utf-8", "replace"))
+

@@ -1,0 +1,327 @@
+"""String commands (Redis's t_string.c)."""
+from __future__ import annotations
+
+from photon.commands.table import command
+from photon.errors import NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, RedisError, syntax
+from photon.keyspace.encoding import FLAG_RAW, STRING, Meta
+from photon.protocol.reply import OK
+from photon.util.numbers import (
+    INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
+    string2ll,
+)
+
+_UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
+_ABSOLUTE = {b"exat", b"pxat"}
+
+
+def expire_at(ks, value: bytes, unit: int, absolute: bool, name: str) -> int:
+    """An expiry option's absolute time in ms, with Redis's checks and error texts."""
+    n = parse_int(value)
+    if n <= 0 or n > INT64_MAX // unit:
+        raise RedisError(f"ERR invalid expire time in '{name}' command")
+    ms = n * unit
+    if not absolute:
+        if ms > INT64_MAX - ks.clock_ms:
+            raise RedisError(f"ERR invalid expire time in '{name}' command")
+        ms += ks.clock_ms
+    return ms
+
+
+def parse_set_options(argv: list[bytes], start: int, getex: bool):
+    """SET/GETEX flags: returns (nx, xx, get, keepttl, persist, expire option, expire arg)."""
+    nx = xx = get = keepttl = persist = False
+    exp_opt: bytes | None = None
+    exp_arg = b""
+    i = start
+    n = len(argv)
+    while i < n:
+        opt = argv[i].lower()
+        if opt in _UNITS and exp_opt is None and not keepttl and not persist and i + 1 < n:
+            exp_opt, exp_arg = opt, argv[i + 1]
+            i += 2
+            continue
+        if not getex and opt == b"nx" and not xx:
+            nx = True
+        elif not getex and opt == b"xx" and not nx:
+            xx = True
+        elif not getex and opt == b"get":
+            get = True
+        elif not getex and opt == b"keepttl" and exp_opt is None:
+            keepttl = True
+        elif getex and opt == b"persist" and exp_opt is None:
+            persist = True
+        else:
+            raise syntax()
+        i += 1
+    return nx, xx, get, keepttl, persist, exp_opt, exp_arg
+
+
+def check_size(c, size: int) -> None:
+    if size > c.server.config.proto_max_bulk_len:
+        raise RedisError(STRING_TOO_LONG)
+
+
+@command("get", 2, "readonly fast", 1, 1, 1)
+def get(c, argv):
+    return c.server.keyspace.get_string(c.db, argv[1])
+
+
+@command("set", -3, "write denyoom", 1, 1, 1)
+def set_(c, argv):
+    ks = c.server.keyspace
+    key = argv[1]
+    if len(argv) == 3:
+        ks.set_string(c.db, key, argv[2])
+        return OK
+    nx, xx, get, keepttl, _, exp_opt, exp_arg = parse_set_options(argv, 3, False)
+    expire = 0
+    if exp_opt is not None:
+        expire = expire_at(ks, exp_arg, _UNITS[exp_opt], exp_opt in _ABSOLUTE, "set")
+    old = ks.get_string(c.db, key) if get else None
+    if nx or xx:
+        exists = ks.lookup(c.db, key) is not None
+        if (nx and exists) or (xx and not exists):
+            return old
+    ks.set_string(c.db, key, argv[2], expire, keep_ttl=keepttl)
+    return old if get else OK
+
+
+@command("setnx", 3, "write denyoom fast", 1, 1, 1)
+def setnx(c, argv):
+    ks = c.server.keyspace
+    if ks.lookup(c.db, argv[1]) is not None:
+        return 0
+    ks.set_string(c.db, argv[1], argv[2])
+    return 1
+
+
+def _setex(c, argv, unit: int, name: str):
+    ks = c.server.keyspace
+    expire = expire_at(ks, argv[2], unit, False, name)
+    ks.set_string(c.db, argv[1], argv[3], expire)
+    return OK
+
+
+@command("setex", 4, "write denyoom", 1, 1, 1)
+def setex(c, argv):
+    return _setex(c, argv, 1000, "setex")
+
+
+@command("psetex", 4, "write denyoom", 1, 1, 1)
+def psetex(c, argv):
+    return _setex(c, argv, 1, "psetex")
+
+
+@command("getset", 3, "write denyoom fast", 1, 1, 1)
+def getset(c, argv):
+    ks = c.server.keyspace
+    old = ks.get_string(c.db, argv[1])
+    ks.set_string(c.db, argv[1], argv[2])
+    return old
+
+
+@command("getdel", 2, "write fast", 1, 1, 1)
+def getdel(c, argv):
+    ks = c.server.keyspace
+    value = ks.get_string(c.db, argv[1])
+    if value is not None:
+        ks.delete(c.db, argv[1])
+    return value
+
+
+@command("getex", -2, "write fast", 1, 1, 1)
+def getex(c, argv):
+    ks = c.server.keyspace
+    _, _, _, _, persist, exp_opt, exp_arg = parse_set_options(argv, 2, True)
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    if meta is None:
+        return None
+    if exp_opt is not None:
+        expire = expire_at(ks, exp_arg, _UNITS[exp_opt], exp_opt in _ABSOLUTE, "getex")
+        if expire <= ks.clock_ms:
+            ks.delete(c.db, argv[1])
+            return meta.value
+        _rewrite(ks, c.db, argv[1], meta, meta.value, expire=expire)
+    elif persist and meta.expire:
+        _rewrite(ks, c.db, argv[1], meta, meta.value, expire=0)
+    return meta.value
+
+
+def _rewrite(ks, db: int, key: bytes, old: Meta, value: bytes, expire: int | None = None,
+             flags: int | None = None) -> None:
+    """Change a string's value in place, keeping its TTL unless told otherwise."""
+    new = Meta(STRING, old.flags if flags is None else flags,
+               old.expire if expire is None else expire, value=value)
+    ks.put(db, key, new, old)
+
+
+@command("mget", -2, "readonly fast", 1, -1, 1)
+def mget(c, argv):
+    ks = c.server.keyspace
+    out = []
+    for key in argv[1:]:
+        meta = ks.lookup(c.db, key)
+        out.append(meta.value if meta is not None and meta.type == STRING else None)
+    return out
+
+
+@command("mset", -3, "write denyoom", 1, -1, 2)
+def mset(c, argv):
+    if len(argv) % 2 == 0:
+        raise RedisError("ERR wrong number of arguments for 'mset' command")
+    ks = c.server.keyspace
+    for i in range(1, len(argv), 2):
+        ks.set_string(c.db, argv[i], argv[i + 1])
+    return OK
+
+
+@command("msetnx", -3, "write denyoom", 1, -1, 2)
+def msetnx(c, argv):
+    if len(argv) % 2 == 0:
+        raise RedisError("ERR wrong number of arguments for 'msetnx' command")
+    ks = c.server.keyspace
+    if any(ks.lookup(c.db, argv[i]) is not None for i in range(1, len(argv), 2)):
+        return 0
+    for i in range(1, len(argv), 2):
+        ks.set_string(c.db, argv[i], argv[i + 1])
+    return 1
+
+
+@command("append", 3, "write denyoom fast", 1, 1, 1)
+def append(c, argv):
+    ks = c.server.keyspace
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    if meta is None:
+        ks.set_string(c.db, argv[1], argv[2])
+        return len(argv[2])
+    check_size(c, len(meta.value) + len(argv[2]))
+    value = meta.value + argv[2]
+    _rewrite(ks, c.db, argv[1], meta, value, flags=meta.flags | FLAG_RAW)
+    return len(value)
+
+
+@command("strlen", 2, "readonly fast", 1, 1, 1)
+def strlen(c, argv):
+    value = c.server.keyspace.get_string(c.db, argv[1])
+    return 0 if value is None else len(value)
+
+
+def incr_by(c, key: bytes, delta: int) -> int:
+    ks = c.server.keyspace
+    meta = ks.lookup_typed(c.db, key, STRING)
+    current = 0
+    if meta is not None:
+        v = string2ll(meta.value)
+        if v is None:
+            raise RedisError(NOT_INTEGER)
+        current = v
+    result = current + delta
+    if result > INT64_MAX or result < INT64_MIN:
+        raise RedisError(OVERFLOW)
+    value = b"%d" % result
+    if meta is None:
+        ks.set_string(c.db, key, value)
+    else:
+        _rewrite(ks, c.db, key, meta, value, flags=0)
+    return result
+
+
+@command("incr", 2, "write denyoom fast", 1, 1, 1)
+def incr(c, argv):
+    return incr_by(c, argv[1], 1)
+
+
+@command("decr", 2, "write denyoom fast", 1, 1, 1)
+def decr(c, argv):
+    return incr_by(c, argv[1], -1)
+
+
+@command("incrby", 3, "write denyoom fast", 1, 1, 1)
+def incrby(c, argv):
+    return incr_by(c, argv[1], parse_int(argv[2]))
+
+
+@command("decrby", 3, "write denyoom fast", 1, 1, 1)
+def decrby(c, argv):
+    delta = parse_int(argv[2])
+    if delta == INT64_MIN:
+        raise RedisError("ERR decrement would overflow")
+    return incr_by(c, argv[1], -delta)
+
+
+@command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1)
+def incrbyfloat(c, argv):
+    ks = c.server.keyspace
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    current = parse_long_double(meta.value) if meta is not None else parse_long_double(b"0")
+    delta = parse_long_double(argv[2])
+    result = add_long_double(current, delta)
+    if isinstance(result, float):
+        raise RedisError("ERR increment would produce NaN or Infinity")
+    value = format_long_double(result)
+    if meta is None:
+        ks.set_string(c.db, argv[1], value)
+    else:
+        _rewrite(ks, c.db, argv[1], meta, value, flags=0)
+    return value
+
+
+def string_range(length: int, start: int, end: int) -> tuple[int, int] | None:
+    """GETRANGE's index rules: negatives count from the end; None when empty."""
+    if start < 0 and end < 0 and start > end:
+        return None
+    if start < 0:
+        start = max(0, length + start)
+    if end < 0:
+        end = max(0, length + end)
+    end = min(end, length - 1)
+    if start > end or length == 0:
+        return None
+    return start, end
+
+
+@command("getrange", 4, "readonly", 1, 1, 1)
+def getrange(c, argv):
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    value = c.server.keyspace.get_string(c.db, argv[1])
+    if value is None:
+        return b""
+    span = string_range(len(value), start, end)
+    return b"" if span is None else value[span[0]:span[1] + 1]
+
+
+@command("substr", 4, "readonly", 1, 1, 1)
+def substr(c, argv):
+    return getrange(c, argv)
+
+
+@command("setrange", 4, "write denyoom", 1, 1, 1)
+def setrange(c, argv):
+    ks = c.server.keyspace
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise RedisError("ERR offset is out of range")
+    patch = argv[3]
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    current = meta.value if meta is not None else b""
+    if not patch:
+        return len(current)
+    check_size(c, offset + len(patch))
+    if len(current) < offset:
+        current += b"\0" * (offset - len(current))
+    value = current[:offset] + patch + current[offset + len(patch):]
+    if meta is None:
+        ks.set_string(c.db, argv[1], value, flags=FLAG_RAW)
+    else:
+        _rewrite(ks, c.db, argv[1], meta, value, flags=meta.flags | FLAG_RAW)
+    return len(value)
+
+
+def string_encoding(meta: Meta) -> bytes:
+    """OBJECT ENCODING of a string: int, embstr (up to 44 bytes) or raw."""
+    v = meta.value
+    if not meta.flags & FLAG_RAW and len(v) <= 20 and string2ll(v) is not None:
+        return b"int"
+    if meta.flags & FLAG_RAW:
+        return b"raw"
+    return b"embstr" if len(v) <= 44 else b"raw"

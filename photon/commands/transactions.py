@@ -1,0 +1,90 @@
+"""MULTI / EXEC / DISCARD / WATCH / UNWATCH (Redis's multi.c)."""
+from __future__ import annotations
+
+from photon.commands.dispatch import call
+from photon.commands.table import command
+from photon.errors import RedisError
+from photon.protocol.reply import NULL_ARRAY, OK
+
+
+@command("multi", 1, "noscript loading stale fast allow_busy", 0, 0, 0)
+def multi(c, argv):
+    if c.multi is not None:
+        raise RedisError("ERR MULTI calls can not be nested")
+    c.multi = []
+    c.multi_dirty = False
+    return OK
+
+
+def _end(c) -> None:
+    from photon.server import unwatch
+
+    c.multi = None
+    c.multi_dirty = False
+    unwatch(c.server, c)
+
+
+@command("discard", 1, "noscript loading stale fast allow_busy", 0, 0, 0)
+def discard(c, argv):
+    if c.multi is None:
+        raise RedisError("ERR DISCARD without MULTI")
+    _end(c)
+    return OK
+
+
+@command("exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0)
+def exec_(c, argv):
+    if c.multi is None:
+        raise RedisError("ERR EXEC without MULTI")
+    queued = c.multi
+    if c.multi_dirty:
+        _end(c)
+        raise RedisError("EXECABORT Transaction discarded because of previous errors.")
+    if c.watch_dirty or _watched_key_expired(c):
+        _end(c)
+        return NULL_ARRAY
+    _end(c)
+    results = []
+    c.in_exec = True
+    try:
+        for cmd, args in queued:
+            results.append(call(c, cmd, args))
+    finally:
+        c.in_exec = False
+    return results
+
+
+def _watched_key_expired(c) -> bool:
+    """Redis aborts EXEC when a key that was live at WATCH time has since expired."""
+    ks = c.server.keyspace
+    ks.tick()
+    for (db, key), was_live in c.watched.items():
+        if was_live:
+            _, _, raw = ks.raw_meta(db, key)
+            if raw is not None and not ks.is_live(raw):
+                return True
+    return False
+
+
+@command("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1)
+def watch(c, argv):
+    if c.multi is not None:
+        raise RedisError("ERR WATCH inside MULTI is not allowed")
+    server = c.server
+    ks = server.keyspace
+    for key in argv[1:]:
+        dbkey = (c.db, key)
+        if dbkey in c.watched:
+            continue
+        _, _, raw = ks.raw_meta(c.db, key)
+        c.watched[dbkey] = raw is not None and ks.is_live(raw)
+        server.watchers.setdefault(dbkey, set()).add(c)
+    return OK
+
+
+@command("unwatch", 1, "noscript loading stale fast allow_busy", 0, 0, 0)
+def unwatch_(c, argv):
+    from photon.server import unwatch
+
+    unwatch(c.server, c)
+    return OK

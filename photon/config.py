@@ -1,0 +1,221 @@
+"""Settings: one table says each setting's type, default, environment variable, flag and
+whether CONFIG SET may change it. Sources, highest first: command-line flag, environment
+(the spec's names where it has one, PHOTON_<NAME> otherwise), TOML file, default."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from photon.errors import ConfigError
+
+Parser = Callable[[str], Any]
+
+
+def _int(lo: int | None = None, hi: int | None = None) -> Parser:
+    def parse(text: str) -> int:
+        try:
+            v = int(str(text).strip(), 10)
+        except ValueError:
+            raise ValueError(f"'{text}' is not an integer") from None
+        if lo is not None and v < lo or hi is not None and v > hi:
+            raise ValueError(f"{v} is out of range ({lo} to {hi})")
+        return v
+    return parse
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2,
+          "g": 1000**3, "gb": 1024**3}
+
+
+def parse_memory(text: str) -> int:
+    """Redis memory units: 1k = 1000, 1kb = 1024, and so on."""
+    m = re.fullmatch(r"\s*(-?\d+)\s*([a-zA-Z]*)\s*", str(text))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"'{text}' is not a memory size")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def _memory(lo: int = 0) -> Parser:
+    def parse(text: str) -> int:
+        v = parse_memory(text)
+        if v < lo:
+            raise ValueError(f"'{text}' is too small")
+        return v
+    return parse
+
+
+def _bool(text: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"'{text}' is not a boolean (yes/no)")
+
+
+def _choice(*options: str) -> Parser:
+    def parse(text: str) -> str:
+        t = str(text).strip().lower()
+        if t not in options:
+            raise ValueError(f"'{text}' must be one of {', '.join(options)}")
+        return t
+    return parse
+
+
+def _str(text: str) -> str:
+    return str(text)
+
+
+def _shards(text: str) -> int:
+    v = _int(1, 16384)(text)
+    if v & (v - 1):
+        raise ValueError(f"{v} is not a power of two")
+    return v
+
+
+def _optional_port(text: str) -> int:
+    return _int(0, 65535)(text)
+
+
+def parse_output_limits(text: str) -> dict[str, tuple[int, int, int]]:
+    """client-output-buffer-limit: '<class> <hard> <soft> <soft seconds>' repeated."""
+    parts = str(text).split()
+    if not parts or len(parts) % 4:
+        raise ValueError("expected '<class> <hard> <soft> <seconds>' groups")
+    limits = {}
+    for i in range(0, len(parts), 4):
+        cls = parts[i].lower()
+        if cls == "slave":
+            cls = "replica"
+        if cls not in ("normal", "pubsub", "replica"):
+            raise ValueError(f"unknown client class '{parts[i]}'")
+        limits[cls] = (parse_memory(parts[i + 1]), parse_memory(parts[i + 2]),
+                       _int(0)(parts[i + 3]))
+    return limits
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Parser
+    default: Any
+    help: str
+    env: str | None = None
+    runtime: bool = False  # CONFIG SET may change it
+    redis_name: str | None = None  # its CONFIG GET name, when Redis has one
+    flag: bool = True  # offered as a command-line flag
+
+    @property
+    def env_name(self) -> str:
+        return self.env or "PHOTON_" + self.name.upper()
+
+    @property
+    def config_name(self) -> str:
+        return self.redis_name or self.name.replace("_", "-")
+
+
+SETTINGS: list[Setting] = [
+    Setting("bind", _str, "127.0.0.1", "address to listen on (RESP and HTTP)"),
+    Setting("port", _int(0, 65535), 6379, "RESP port"),
+    Setting("http_port", _optional_port, 8080, "HTTP admin port (0 turns it off)"),
+    Setting("data_dir", _str, "./data", "where shards are stored", redis_name="dir"),
+    Setting("node_id", _str, "", "this node's id (default: generated once, kept in the data dir)",
+            env="NODE_ID"),
+    Setting("shards", _shards, 16, "shard count, a power of two from 1 to 16384"),
+    Setting("databases", _int(1, 255), 16, "number of databases (SELECT 0..N-1)"),
+    Setting("appendfsync", _choice("always", "everysec", "no"), "everysec",
+            "when writes reach the disk", runtime=True),
+    Setting("config", _str, "", "TOML settings file", flag=True),
+    Setting("log_file", _str, "", "log to this file instead of standard output",
+            redis_name="logfile"),
+    Setting("log_level", _choice("debug", "verbose", "notice", "warning", "info", "error"),
+            "notice", "log verbosity", runtime=True, redis_name="loglevel"),
+    Setting("maxclients", _int(1, 1000000), 10000, "most clients connected at once",
+            runtime=True),
+    Setting("timeout", _int(0), 0, "close clients idle this many seconds (0: never)",
+            runtime=True),
+    Setting("proto_max_bulk_len", _memory(1024 * 1024), 512 * 1024 * 1024,
+            "largest bulk string a client may send", runtime=True),
+    Setting("client_query_buffer_limit", _memory(1024 * 1024), 1024 * 1024 * 1024,
+            "largest unparsed input a client may hold", runtime=True),
+    Setting("client_output_buffer_limit", parse_output_limits,
+            "normal 256mb 64mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60",
+            "per class: hard limit, soft limit, soft seconds", runtime=True),
+    Setting("slowlog_log_slower_than", _int(-1), 10000, "slow log threshold in microseconds",
+            runtime=True),
+    Setting("slowlog_max_len", _int(0), 128, "slow log entries kept", runtime=True),
+    Setting("hz", _int(1, 500), 10, "background task frequency", runtime=True),
+    Setting("leveldb_cache_mb", _int(1), 8, "LevelDB block cache per shard, MB"),
+    Setting("leveldb_write_buffer_mb", _int(1), 4, "LevelDB memtable size per shard, MB"),
+]
+BY_NAME = {s.name: s for s in SETTINGS}
+BY_CONFIG_NAME = {s.config_name: s for s in SETTINGS}
+
+
+class Settings:
+    """The resolved settings; attribute per setting."""
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+        self.__dict__.update(values)
+        self._sources = dict(sources)
+
+    def source(self, name: str) -> str:
+        return self._sources[name]
+
+    def set(self, name: str, text: str) -> None:
+        setting = BY_NAME[name]
+        try:
+            value = setting.parse(text)
+        except ValueError as e:
+            raise ConfigError(f"invalid value for {name}: {e}") from None
+        setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {s.name: getattr(self, s.name) for s in SETTINGS}
+
+
+def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+         ) -> Settings:
+    """Resolve every setting; a bad one raises ConfigError naming it, in one line."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    file_values: dict[str, Any] = {}
+    config_path = flags.get("config") or env.get(BY_NAME["config"].env_name) or ""
+    if config_path:
+        try:
+            with open(config_path, "rb") as f:
+                raw = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {config_path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {config_path} is not valid TOML: {e}") from None
+        for key, value in raw.items():
+            name = key.replace("-", "_")
+            if name not in BY_NAME:
+                raise ConfigError(f"unknown setting '{key}' in {config_path}")
+            file_values[name] = value
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for s in SETTINGS:
+        if s.name in flags:
+            text, where = flags[s.name], f"--{s.name.replace('_', '-')}"
+        elif s.env_name in env:
+            text, where = env[s.env_name], s.env_name
+        elif s.name in file_values:
+            text, where = file_values[s.name], config_path
+            if isinstance(text, bool):
+                text = "yes" if text else "no"
+        else:
+            values[s.name], sources[s.name] = (s.parse(s.default) if isinstance(s.default, str)
+                                               and s.parse is not _str else s.default), "default"
+            continue
+        try:
+            values[s.name] = s.parse(str(text))
+        except ValueError as e:
+            raise ConfigError(f"invalid value for {s.name} (from {where}): {e}") from None
+        sources[s.name] = where
+    return Settings(values, sources)

@@ -1,0 +1,1 @@
+"""Redis data types on an ordered key-value engine (DESIGN.md §3)."""

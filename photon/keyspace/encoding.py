@@ -1,0 +1,142 @@
+"""How Redis keys are laid out in a shard's engine (the Kvrocks scheme, DESIGN.md §3).
+
+    db 'm' key                              metadata: type, flags, expiry [, version, size ...]
+    db 's' len(key) key version field       one field / member / element of a collection
+    db 'z' len(key) key version score member  sorted-set score index (value empty)
+    db 'x' expire_ms key                    expiry index, for the active sweeper
+    ff 'c' db                               key and expiry counts of a database
+    ff 'g' version db key                   a dropped collection whose subkeys await reclaiming
+    ff 'r' ...                              replication state
+
+The database number leads every user record, so a whole database is one contiguous range.
+Strings keep their value in the metadata record: GET and SET touch one entry.
+"""
+from __future__ import annotations
+
+import struct
+
+STRING, HASH, LIST, SET, ZSET = 0, 1, 2, 3, 4
+TYPE_NAMES = {STRING: b"string", HASH: b"hash", LIST: b"list", SET: b"set", ZSET: b"zset"}
+TYPE_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
+
+FLAG_RAW = 1  # string was edited in place (APPEND, SETRANGE...): OBJECT ENCODING says raw
+
+META = ord("m")
+SUB = ord("s")
+ZSCORE = ord("z")
+EXPIRY = ord("x")
+INTERNAL = 0xFF
+
+_HEAD = struct.Struct(">BBQ")          # type, flags, expire_ms (0 = none)
+_COLL = struct.Struct(">BBQQQ")        # ... version, size
+_LIST = struct.Struct(">BBQQQQQ")      # ... version, size, head, tail
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+HEAD_SIZE = _HEAD.size
+
+pack_u64 = _U64.pack
+unpack_u64 = _U64.unpack_from
+
+
+def meta_prefix(db: int) -> bytes:
+    return bytes((db, META))
+
+
+def meta_key(db: int, key: bytes) -> bytes:
+    return bytes((db, META)) + key
+
+
+def sub_prefix(db: int, key: bytes, version: int) -> bytes:
+    return bytes((db, SUB)) + _U32.pack(len(key)) + key + _U64.pack(version)
+
+
+def zscore_prefix(db: int, key: bytes, version: int) -> bytes:
+    return bytes((db, ZSCORE)) + _U32.pack(len(key)) + key + _U64.pack(version)
+
+
+def expiry_key(db: int, expire_ms: int, key: bytes) -> bytes:
+    return bytes((db, EXPIRY)) + _U64.pack(expire_ms) + key
+
+
+def counters_key(db: int) -> bytes:
+    return bytes((INTERNAL, ord("c"), db))
+
+
+def garbage_key(version: int, db: int, key: bytes) -> bytes:
+    return bytes((INTERNAL, ord("g"))) + _U64.pack(version) + bytes((db,)) + key
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The first key after every key that starts with prefix."""
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return b"\xff" * (len(prefix) + 1)
+    p[-1] += 1
+    return bytes(p)
+
+
+class Meta:
+    """A decoded metadata record."""
+
+    __slots__ = ("type", "flags", "expire", "version", "size", "head", "tail", "value")
+
+    def __init__(self, type_: int, flags: int = 0, expire: int = 0, version: int = 0,
+                 size: int = 0, head: int = 0, tail: int = 0, value: bytes = b"") -> None:
+        self.type = type_
+        self.flags = flags
+        self.expire = expire
+        self.version = version
+        self.size = size
+        self.head = head
+        self.tail = tail
+        self.value = value
+
+    def encode(self) -> bytes:
+        t = self.type
+        if t == STRING:
+            return _HEAD.pack(t, self.flags, self.expire) + self.value
+        if t == LIST:
+            return _LIST.pack(t, self.flags, self.expire, self.version, self.size, self.head,
+                              self.tail)
+        return _COLL.pack(t, self.flags, self.expire, self.version, self.size)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "Meta":
+        t = raw[0]
+        if t == STRING:
+            _, flags, expire = _HEAD.unpack_from(raw)
+            return cls(t, flags, expire, value=raw[HEAD_SIZE:])
+        if t == LIST:
+            return cls(*_LIST.unpack_from(raw))
+        return cls(*_COLL.unpack_from(raw))
+
+    def __repr__(self) -> str:
+        return (f"Meta(type={self.type}, expire={self.expire}, version={self.version}, "
+                f"size={self.size})")
+
+
+def encode_string(value: bytes, expire: int = 0, flags: int = 0) -> bytes:
+    return _HEAD.pack(STRING, flags, expire) + value
+
+
+def raw_expire(raw: bytes) -> int:
+    return _U64.unpack_from(raw, 2)[0]
+
+
+_F64 = struct.Struct(">d")
+
+
+def encode_score(score: float) -> bytes:
+    """Big-endian IEEE 754 with the sign bit flipped (negatives inverted): byte order equals
+    numeric order, so a score range is a key range."""
+    (bits,) = _U64.unpack(_F64.pack(score + 0.0))
+    bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+    return _U64.pack(bits)
+
+
+def decode_score(raw: bytes) -> float:
+    (bits,) = _U64.unpack_from(raw)
+    bits = bits & ~(1 << 63) if bits >> 63 else bits ^ 0xFFFFFFFFFFFFFFFF
+    return _F64.unpack(_U64.pack(bits))[0]

@@ -1,0 +1,464 @@
+"""The keyspace: Redis keys of every type over one engine per shard.
+
+Commands read and write through it. Writes collect in an overlay until the command (or a whole
+EXEC) ends; ``commit`` then applies each shard's share as one atomic engine write, so a crash
+never leaves half a command, and reads inside the command see its own writes.
+"""
+from __future__ import annotations
+
+import heapq
+import struct
+import time
+from collections.abc import Callable, Iterator
+
+from photon.cluster.slots import ShardMapper
+from photon.errors import WRONGTYPE, RedisError
+from photon.keyspace import encoding as enc
+from photon.keyspace.encoding import HEAD_SIZE, STRING, Meta
+from photon.storage.engine import Engine
+
+_COUNTS = struct.Struct(">qq")
+_HEAD = struct.Struct(">BBQ")
+_MISSING = object()
+
+
+class Shard:
+    """One shard's engine and its in-memory key counts (persisted with every change)."""
+
+    __slots__ = ("index", "engine", "keys", "expires", "dirty_dbs")
+
+    def __init__(self, index: int, engine: Engine, databases: int) -> None:
+        self.index = index
+        self.engine = engine
+        self.keys = [0] * databases
+        self.expires = [0] * databases
+        self.dirty_dbs: set[int] = set()
+        self.load_counts()
+
+    def load_counts(self) -> None:
+        for db in range(len(self.keys)):
+            raw = self.engine.get(enc.counters_key(db))
+            self.keys[db], self.expires[db] = _COUNTS.unpack(raw) if raw else (0, 0)
+
+
+CommitHook = Callable[[int, dict[bytes, bytes | None]], None]
+
+
+class Keyspace:
+    def __init__(self, engines: list[Engine], databases: int = 16) -> None:
+        self.databases = databases
+        self.shards = [Shard(i, e, databases) for i, e in enumerate(engines)]
+        self.engines = engines
+        self.shard_of = ShardMapper(len(engines))
+        self.pending: dict[int, dict[bytes, bytes | None]] = {}
+        self.touched: list[tuple[int, bytes]] = []
+        self.expire_deletes = True
+        self.commit_hooks: list[CommitHook] = []
+        self.written_shards: set[int] = set()
+        self._version = 0
+        self.clock_ms = int(time.time() * 1000)
+        self.expired = 0
+        self.hits = 0
+        self.misses = 0
+
+    # --- time and versions -------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Refresh the clock commands use; one reading per command, as Redis's mstime."""
+        self.clock_ms = ms = int(time.time() * 1000)
+        return ms
+
+    def new_version(self) -> int:
+        v = max(self._version + 1, time.time_ns() // 1000 << 8)
+        self._version = v
+        return v
+
+    # --- raw access with the command's overlay -----------------------------------------
+
+    def rget(self, shard: int, k: bytes) -> bytes | None:
+        ops = self.pending.get(shard)
+        if ops is not None:
+            v = ops.get(k, _MISSING)
+            if v is not _MISSING:
+                return v  # type: ignore[return-value]
+        return self.engines[shard].get(k)
+
+    def rput(self, shard: int, k: bytes, v: bytes | None) -> None:
+        ops = self.pending.get(shard)
+        if ops is None:
+            self.pending[shard] = {k: v}
+        else:
+            ops[k] = v
+
+    def ritems(self, shard: int, start: bytes, stop: bytes | None = None,
+               reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """Engine pairs in [start, stop), with this command's own writes merged in."""
+        base = self.engines[shard].items(start, stop, reverse)
+        ops = self.pending.get(shard)
+        if not ops:
+            return base
+        overlay = sorted(((k, v) for k, v in ops.items()
+                          if k >= start and (stop is None or k < stop)), reverse=reverse)
+        if not overlay:
+            return base
+        return _merge(base, overlay, reverse)
+
+    def commit(self) -> None:
+        """Apply the overlay: one atomic write per shard touched."""
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = {}
+        for index, ops in pending.items():
+            shard = self.shards[index]
+            if shard.dirty_dbs:
+                for db in shard.dirty_dbs:
+                    ops[enc.counters_key(db)] = _COUNTS.pack(shard.keys[db], shard.expires[db])
+                shard.dirty_dbs.clear()
+            for hook in self.commit_hooks:
+                hook(index, ops)
+            shard.engine.write(ops)
+            self.written_shards.add(index)
+
+    def rollback(self) -> None:
+        """Forget the overlay after a command failed half-way, and re-read the counts."""
+        for index in self.pending:
+            self.shards[index].dirty_dbs.clear()
+            self.shards[index].load_counts()
+        self.pending = {}
+
+    # --- metadata ----------------------------------------------------------------------
+
+    def raw_meta(self, db: int, key: bytes) -> tuple[int, bytes, bytes | None]:
+        shard = self.shard_of(key)
+        mk = bytes((db, 109)) + key
+        return shard, mk, self.rget(shard, mk)
+
+    def lookup(self, db: int, key: bytes) -> Meta | None:
+        """The live metadata of a key, or None; an expired key is deleted on the way."""
+        shard = self.shard_of(key)
+        mk = bytes((db, 109)) + key
+        raw = self.rget(shard, mk)
+        if raw is None:
+            return None
+        meta = Meta.decode(raw)
+        if meta.expire and meta.expire <= self.clock_ms:
+            self._expire(db, key, shard, mk, meta)
+            return None
+        return meta
+
+    def lookup_typed(self, db: int, key: bytes, type_: int) -> Meta | None:
+        meta = self.lookup(db, key)
+        if meta is not None and meta.type != type_:
+            raise RedisError(WRONGTYPE)
+        return meta
+
+    def _expire(self, db: int, key: bytes, shard: int, mk: bytes, meta: Meta) -> None:
+        if self.expire_deletes:
+            self.expired += 1
+            self._drop(db, key, shard, mk, meta)
+
+    def put(self, db: int, key: bytes, meta: Meta, old: Meta | None) -> None:
+        """Write a key's metadata; ``old`` is what the record held (expired or not)."""
+        shard = self.shard_of(key)
+        self._put(db, key, shard, meta.encode(), meta.expire, old)
+
+    def _put(self, db: int, key: bytes, shard: int, raw: bytes, expire: int,
+             old: Meta | None) -> None:
+        s = self.shards[shard]
+        if old is None:
+            s.keys[db] += 1
+            s.dirty_dbs.add(db)
+            if expire:
+                s.expires[db] += 1
+                self.rput(shard, enc.expiry_key(db, expire, key), b"")
+        else:
+            if old.expire != expire:
+                if old.expire:
+                    self.rput(shard, enc.expiry_key(db, old.expire, key), None)
+                    if not expire:
+                        s.expires[db] -= 1
+                        s.dirty_dbs.add(db)
+                if expire:
+                    self.rput(shard, enc.expiry_key(db, expire, key), b"")
+                    if not old.expire:
+                        s.expires[db] += 1
+                        s.dirty_dbs.add(db)
+            if old.type != STRING and old.size and (
+                    raw[0] != old.type or raw[0] == STRING or
+                    enc.unpack_u64(raw, HEAD_SIZE)[0] != old.version):
+                self.rput(shard, enc.garbage_key(old.version, db, key), b"")
+        self.rput(shard, bytes((db, 109)) + key, raw)
+        self.touched.append((db, key))
+
+    def delete(self, db: int, key: bytes) -> bool:
+        """DEL: True when a live key was removed."""
+        shard = self.shard_of(key)
+        mk = bytes((db, 109)) + key
+        raw = self.rget(shard, mk)
+        if raw is None:
+            return False
+        meta = Meta.decode(raw)
+        live = not (meta.expire and meta.expire <= self.clock_ms)
+        if live or self.expire_deletes:
+            self._drop(db, key, shard, mk, meta)
+        return live
+
+    def _drop(self, db: int, key: bytes, shard: int, mk: bytes, meta: Meta) -> None:
+        s = self.shards[shard]
+        s.keys[db] -= 1
+        s.dirty_dbs.add(db)
+        if meta.expire:
+            s.expires[db] -= 1
+            self.rput(shard, enc.expiry_key(db, meta.expire, key), None)
+        if meta.type != STRING and meta.size:
+            self.rput(shard, enc.garbage_key(meta.version, db, key), b"")
+        self.rput(shard, mk, None)
+        self.touched.append((db, key))
+
+    def touch(self, db: int, key: bytes) -> None:
+        """Note a change that did not rewrite the metadata (a field updated in place)."""
+        self.touched.append((db, key))
+
+    # --- strings -----------------------------------------------------------------------
+
+    def get_string(self, db: int, key: bytes) -> bytes | None:
+        shard = self.shard_of(key)
+        mk = bytes((db, 109)) + key
+        raw = self.rget(shard, mk)
+        if raw is None:
+            return None
+        if raw[0] != STRING:
+            if not self._expired_raw(db, key, shard, mk, raw):
+                raise RedisError(WRONGTYPE)
+            return None
+        if raw[2:10] != b"\0\0\0\0\0\0\0\0" and self._expired_raw(db, key, shard, mk, raw):
+            return None
+        return raw[HEAD_SIZE:]
+
+    def _expired_raw(self, db: int, key: bytes, shard: int, mk: bytes, raw: bytes) -> bool:
+        expire = enc.raw_expire(raw)
+        if expire and expire <= self.clock_ms:
+            self._expire(db, key, shard, mk, Meta.decode(raw))
+            return True
+        return False
+
+    def set_string(self, db: int, key: bytes, value: bytes, expire: int = 0,
+                   keep_ttl: bool = False, flags: int = 0) -> None:
+        """SET semantics: replaces a key of any type; its TTL goes unless keep_ttl."""
+        shard = self.shard_of(key)
+        mk = bytes((db, 109)) + key
+        old_raw = self.rget(shard, mk)
+        if old_raw is None:
+            s = self.shards[shard]
+            s.keys[db] += 1
+            s.dirty_dbs.add(db)
+            if expire:
+                s.expires[db] += 1
+                self.rput(shard, enc.expiry_key(db, expire, key), b"")
+            self.rput(shard, mk, _HEAD.pack(STRING, flags, expire) + value)
+            self.touched.append((db, key))
+            return
+        old = Meta.decode(old_raw)
+        if keep_ttl and not (old.expire and old.expire <= self.clock_ms):
+            expire = old.expire
+        self._put(db, key, shard, _HEAD.pack(STRING, flags, expire) + value, expire, old)
+
+    # --- enumeration -------------------------------------------------------------------
+
+    def count_keys(self, db: int) -> int:
+        return sum(s.keys[db] for s in self.shards)
+
+    def count_expires(self, db: int) -> int:
+        return sum(s.expires[db] for s in self.shards)
+
+    def iter_keys(self, db: int, shard: int, after: bytes | None = None,
+                  ) -> Iterator[tuple[bytes, bytes]]:
+        """(key, raw metadata) of one shard's database in key order, from after ``after``."""
+        prefix = bytes((db, 109))
+        start = prefix + after + b"\0" if after is not None else prefix
+        n = len(prefix)
+        for k, v in self.ritems(shard, start, enc.prefix_end(prefix)):
+            yield k[n:], v
+
+    def is_live(self, raw: bytes) -> bool:
+        expire = enc.raw_expire(raw)
+        return not expire or expire > self.clock_ms
+
+    def flush(self, db: int | None = None) -> None:
+        """FLUSHDB / FLUSHALL: drop whole database ranges, batch by batch."""
+        self.commit()
+        dbs = range(self.databases) if db is None else [db]
+        for index, shard in enumerate(self.shards):
+            for d in dbs:
+                start = bytes((d,))
+                batch: dict[bytes, bytes | None] = {}
+                for k in shard.engine.keys(start, bytes((d + 1,))):
+                    batch[k] = None
+                    if len(batch) >= 10000:
+                        self.pending[index] = batch
+                        self.commit()
+                        batch = {}
+                if shard.keys[d] or shard.expires[d]:
+                    shard.keys[d] = shard.expires[d] = 0
+                    shard.dirty_dbs.add(d)
+                if batch or shard.dirty_dbs:
+                    self.pending[index] = batch
+                    self.commit()
+        if db is None:
+            for shard in self.shards:
+                gstart = bytes((enc.INTERNAL, ord("g")))
+                batch = {k: None for k in shard.engine.keys(gstart, enc.prefix_end(gstart))}
+                if batch:
+                    shard.engine.write(batch)
+
+
+def _merge(base: Iterator[tuple[bytes, bytes]], overlay: list[tuple[bytes, bytes | None]],
+           reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    """Merge engine pairs with overlay pairs; the overlay wins, None means deleted."""
+    keyed_base = ((k, 1, v) for k, v in base)
+    keyed_over = ((k, 0, v) for k, v in overlay)
+    if reverse:
+        merged = heapq.merge(keyed_base, keyed_over,
+                             key=lambda t: (_Rev(t[0]), t[1]))
+    else:
+        merged = heapq.merge(keyed_base, keyed_over, key=lambda t: (t[0], t[1]))
+    last = None
+    for k, _, v in merged:
+        if k == last:
+            continue
+        last = k
+        if v is not None:
+            yield k, v
+
+
+class _Rev:
+    __slots__ = ("b",)
+
+    def __init__(self, b: bytes) -> None:
+        self.b = b
+
+    def __lt__(self, other: "_Rev") -> bool:
+        return self.b > other.b
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Rev) and self.b == other.b
+
+
+def copy_into(ks: Keyspace, meta: Meta, src_db: int, src_key: bytes, dst_db: int,
+              dst_key: bytes, old_dst: Meta | None) -> None:
+    """Write a key's whole value (any type) under another name or database, TTL included.
+
+    A collection's subkeys carry its name, so they are rewritten one by one under a fresh
+    version: O(size), as Kvrocks's RENAME and Redis's COPY.
+    """
+    if meta.type == STRING:
+        new = Meta(STRING, meta.flags, meta.expire, value=meta.value)
+    else:
+        version = ks.new_version()
+        new = Meta(meta.type, meta.flags, meta.expire, version, meta.size, meta.head, meta.tail)
+        src_shard = ks.shard_of(src_key)
+        dst_shard = ks.shard_of(dst_key)
+        for make in (enc.sub_prefix, enc.zscore_prefix):
+            sp = make(src_db, src_key, meta.version)
+            dp = make(dst_db, dst_key, version)
+            n = len(sp)
+            for k, v in list(ks.ritems(src_shard, sp, enc.prefix_end(sp))):
+                ks.rput(dst_shard, dp + k[n:], v)
+    ks.put(dst_db, dst_key, new, old_dst)
+
+
+class Collection:
+    """Field-level access to one collection key (hash, set, list, sorted set).
+
+    Usage in a command: ``coll = Collection.open(ks, db, key, HASH)`` (None if the key does
+    not exist; WRONGTYPE if it holds another type) or ``Collection.open_or_create``; read and
+    write fields; then ``coll.save()`` writes the metadata (size) once, and deletes the key when
+    the collection became empty, as Redis does.
+    """
+
+    __slots__ = ("ks", "db", "key", "meta", "old", "shard", "prefix", "zprefix")
+
+    def __init__(self, ks: Keyspace, db: int, key: bytes, meta: Meta, old: Meta | None) -> None:
+        self.ks = ks
+        self.db = db
+        self.key = key
+        self.meta = meta
+        self.old = old
+        self.shard = ks.shard_of(key)
+        self.prefix = enc.sub_prefix(db, key, meta.version)
+        self.zprefix = enc.zscore_prefix(db, key, meta.version)
+
+    @classmethod
+    def open(cls, ks: Keyspace, db: int, key: bytes, type_: int) -> "Collection | None":
+        meta = ks.lookup_typed(db, key, type_)
+        if meta is None:
+            return None
+        return cls(ks, db, key, meta, meta)
+
+    @classmethod
+    def open_or_create(cls, ks: Keyspace, db: int, key: bytes, type_: int) -> "Collection":
+        meta = ks.lookup_typed(db, key, type_)
+        if meta is not None:
+            return cls(ks, db, key, meta, meta)
+        return cls(ks, db, key, Meta(type_, version=ks.new_version()), None)
+
+    @classmethod
+    def create(cls, ks: Keyspace, db: int, key: bytes, type_: int) -> "Collection":
+        """A new empty collection replacing whatever the key held (the STORE commands)."""
+        old = ks.lookup(db, key)
+        return cls(ks, db, key, Meta(type_, version=ks.new_version()), old)
+
+    @property
+    def size(self) -> int:
+        return self.meta.size
+
+    def get(self, field: bytes) -> bytes | None:
+        return self.ks.rget(self.shard, self.prefix + field)
+
+    def put(self, field: bytes, value: bytes) -> None:
+        self.ks.rput(self.shard, self.prefix + field, value)
+
+    def delete(self, field: bytes) -> None:
+        self.ks.rput(self.shard, self.prefix + field, None)
+
+    def items(self, start: bytes = b"", stop: bytes | None = None, reverse: bool = False,
+              ) -> Iterator[tuple[bytes, bytes]]:
+        """(field, value) in field byte order, from start (inclusive) to stop (exclusive)."""
+        p = self.prefix
+        n = len(p)
+        end = p + stop if stop is not None else enc.prefix_end(p)
+        for k, v in self.ks.ritems(self.shard, p + start, end, reverse):
+            yield k[n:], v
+
+    def zput(self, suffix: bytes) -> None:
+        """An entry of the sorted-set score index (value empty)."""
+        self.ks.rput(self.shard, self.zprefix + suffix, b"")
+
+    def zdelete(self, suffix: bytes) -> None:
+        self.ks.rput(self.shard, self.zprefix + suffix, None)
+
+    def zitems(self, start: bytes = b"", stop: bytes | None = None, reverse: bool = False,
+               ) -> Iterator[bytes]:
+        """Score-index suffixes (encoded score + member) in order."""
+        p = self.zprefix
+        n = len(p)
+        end = p + stop if stop is not None else enc.prefix_end(p)
+        for k, _ in self.ks.ritems(self.shard, p + start, end, reverse):
+            yield k[n:]
+
+    def save(self) -> None:
+        """Write the metadata; an emptied collection is deleted, a new empty one not created."""
+        ks = self.ks
+        if self.meta.size <= 0:
+            if self.old is not None:
+                ks.delete(self.db, self.key)
+            return
+        ks.put(self.db, self.key, self.meta, self.old)
+        self.old = Meta(self.meta.type, self.meta.flags, self.meta.expire, self.meta.version,
+                        self.meta.size, self.meta.head, self.meta.tail)
+        self.created = False
+
+    def touch(self) -> None:
+        """A field changed but the size did not: WATCH and blocked clients still hear of it."""
+        self.ks.touch(self.db, self.key)

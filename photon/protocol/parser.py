@@ -1,0 +1,241 @@
+"""Reading client requests.
+
+hiredis parses the common case (whole RESP arrays in one read) in C. Whatever it cannot vouch
+for -- inline commands, a request split across reads, anything malformed, or a client that has
+not authenticated yet -- goes through a Python reader that follows Redis's networking.c step
+by step, so limits are checked before anything is buffered and errors carry Redis's exact text.
+"""
+from __future__ import annotations
+
+from itertools import chain
+
+import hiredis
+
+from photon.errors import ProtocolError
+from photon.util.numbers import string2ll
+
+INLINE_MAX = 64 * 1024
+MULTIBULK_MAX = 2147483647
+UNAUTH_MULTIBULK_MAX = 10
+UNAUTH_BULK_MAX = 16384
+_SPACE = b" \n\r\t\v\f"
+
+
+def _digits(lengths: list[int]) -> int:
+    """Total decimal digits of the numbers, computed in C: repr is '[a, b, c]'."""
+    return len(repr(lengths)) - 2 * len(lengths) if lengths else 0
+
+
+def wire_length(requests: list[list[bytes]]) -> int:
+    """Bytes the requests take when canonically encoded, to find where hiredis stopped."""
+    counts = list(map(len, requests))
+    lengths = list(map(len, chain.from_iterable(requests)))
+    return (3 * len(counts) + _digits(counts) + 5 * len(lengths) + sum(lengths)
+            + _digits(lengths))
+
+
+class RequestParser:
+    """Turns bytes from one connection into argument vectors, in order."""
+
+    __slots__ = ("max_bulk", "auth_required", "_reader", "_buf", "_pos", "_left", "_bulk",
+                 "_args", "error")
+
+    def __init__(self, max_bulk: int = 512 * 1024 * 1024) -> None:
+        self.max_bulk = max_bulk
+        self.auth_required = False
+        self._reader = hiredis.Reader()
+        self._buf = bytearray()
+        self._pos = 0
+        self._left = 0
+        self._bulk = -1
+        self._args: list[bytes] = []
+        self.error: ProtocolError | None = None
+
+    @property
+    def pending(self) -> int:
+        """Bytes received but not yet part of a whole request (the query buffer)."""
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        """Complete requests in ``data``; after a protocol error, ``error`` is set and the
+        requests before it are still returned, as Redis runs them before replying the error."""
+        if self.error is not None:
+            return []
+        if not self._buf and not self._left and not self.auth_required and data[:1] == b"*":
+            reader = self._reader
+            reader.feed(data)
+            gets = reader.gets
+            requests: list[list[bytes]] = []
+            try:
+                while (req := gets()) is not False:
+                    if type(req) is not list:
+                        raise TypeError
+                    requests.append(req)
+                used = wire_length(requests)
+            except Exception:
+                self._reader = hiredis.Reader()
+                self._buf += data
+                return self._parse()
+            if used == len(data):
+                return [r for r in requests if r] if [] in requests else requests
+            self._reader = hiredis.Reader()
+            if used > len(data):
+                self._buf += data
+                return self._parse()
+            self._buf += data[used:]
+            tail = self._parse()
+            requests = [r for r in requests if r]
+            requests += tail
+            return requests
+        self._buf += data
+        return self._parse()
+
+    def _fail(self, detail: str) -> None:
+        self.error = ProtocolError(detail)
+
+    def _parse(self) -> list[list[bytes]]:
+        buf = self._buf
+        pos = self._pos
+        end = len(buf)
+        out: list[list[bytes]] = []
+        while pos < end:
+            if self._left == 0:
+                if buf[pos] != 42:  # inline command
+                    nl = buf.find(b"\n", pos)
+                    if nl == -1:
+                        if end - pos > INLINE_MAX:
+                            self._fail("too big inline request")
+                        break
+                    line = bytes(buf[pos:nl - 1 if nl > pos and buf[nl - 1] == 13 else nl])
+                    pos = nl + 1
+                    args = split_args(line)
+                    if args is None:
+                        self._fail("unbalanced quotes in request")
+                        break
+                    if args:
+                        out.append(args)
+                    continue
+                nl = buf.find(b"\r", pos)
+                if nl == -1:
+                    if end - pos > INLINE_MAX:
+                        self._fail("too big mbulk count string")
+                    break
+                if nl + 1 >= end:
+                    break
+                count = string2ll(bytes(buf[pos + 1:nl]))
+                if count is None or count > MULTIBULK_MAX:
+                    self._fail("invalid multibulk length")
+                    break
+                if count > UNAUTH_MULTIBULK_MAX and self.auth_required:
+                    self._fail("unauthenticated multibulk length")
+                    break
+                pos = nl + 2
+                if count <= 0:
+                    continue
+                self._left = count
+                self._args = []
+            while self._left:
+                if self._bulk < 0:
+                    nl = buf.find(b"\r", pos)
+                    if nl == -1:
+                        if end - pos > INLINE_MAX:
+                            self._fail("too big bulk count string")
+                        break
+                    if nl + 1 >= end:
+                        break
+                    if buf[pos] != 36:
+                        self._fail("expected '$', got '%s'" % chr(buf[pos]))
+                        break
+                    size = string2ll(bytes(buf[pos + 1:nl]))
+                    if size is None or size < 0 or size > self.max_bulk:
+                        self._fail("invalid bulk length")
+                        break
+                    if size > UNAUTH_BULK_MAX and self.auth_required:
+                        self._fail("unauthenticated bulk length")
+                        break
+                    pos = nl + 2
+                    self._bulk = size
+                size = self._bulk
+                if end - pos < size + 2:
+                    break
+                self._args.append(bytes(buf[pos:pos + size]))
+                pos += size + 2
+                self._bulk = -1
+                self._left -= 1
+            if self.error is not None or self._left:
+                break
+            out.append(self._args)
+        if pos >= end:
+            buf.clear()
+            self._pos = 0
+        elif pos > 65536 or self.error is not None:
+            del buf[:pos]
+            self._pos = 0
+        else:
+            self._pos = pos
+        return out
+
+
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """sdssplitargs: inline arguments with Redis's quoting rules; None when quotes don't balance."""
+    args: list[bytes] = []
+    p = 0
+    n = len(line)
+    while True:
+        while p < n and line[p] in _SPACE:
+            p += 1
+        if p >= n:
+            return args
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if p >= n:
+                    return None
+                c = line[p]
+                if (c == 92 and p + 3 < n and line[p + 1] == 120 and line[p + 2] in _HEX
+                        and line[p + 3] in _HEX):
+                    cur.append(int(line[p + 2:p + 4], 16))
+                    p += 3
+                elif c == 92 and p + 1 < n:
+                    p += 1
+                    cur.append(_ESCAPES.get(line[p], line[p]))
+                elif c == 34:
+                    if p + 1 < n and line[p + 1] not in _SPACE:
+                        return None
+                    p += 1
+                    break
+                else:
+                    cur.append(c)
+            elif insq:
+                if p >= n:
+                    return None
+                c = line[p]
+                if c == 92 and p + 1 < n and line[p + 1] == 39:
+                    p += 1
+                    cur.append(39)
+                elif c == 39:
+                    if p + 1 < n and line[p + 1] not in _SPACE:
+                        return None
+                    p += 1
+                    break
+                else:
+                    cur.append(c)
+            else:
+                if p >= n:
+                    break
+                c = line[p]
+                if c in b" \n\r\t\0":
+                    break
+                if c == 34:
+                    inq = True
+                elif c == 39:
+                    insq = True
+                else:
+                    cur.append(c)
+            p += 1
+        args.append(bytes(cur))

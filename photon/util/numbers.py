@@ -1,0 +1,128 @@
+"""Redis's number parsing rules: strict integers (string2ll), doubles (strtod without
+spaces or NaN), and INCRBYFLOAT's long-double arithmetic and printing."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from photon.errors import NOT_FLOAT, NOT_INTEGER, RedisError
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+def string2ll(s: bytes) -> int | None:
+    """Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, fits in int64."""
+    n = len(s)
+    if n == 0 or n > 20:
+        return None
+    if s[0] == 45:  # '-'
+        digits = s[1:]
+        neg = True
+    else:
+        digits = s
+        neg = False
+    if not digits.isdigit() or (digits[0] == 48 and (len(digits) > 1 or neg)):
+        return None
+    v = int(digits)
+    if neg:
+        v = -v
+        return v if v >= INT64_MIN else None
+    return v if v <= INT64_MAX else None
+
+
+def parse_int(s: bytes, error: str = NOT_INTEGER) -> int:
+    v = string2ll(s)
+    if v is None:
+        raise RedisError(error)
+    return v
+
+
+_FLOAT_SPECIAL = {b"inf": math.inf, b"+inf": math.inf, b"-inf": -math.inf,
+                  b"infinity": math.inf, b"+infinity": math.inf, b"-infinity": -math.inf}
+
+
+def string2d(s: bytes) -> float | None:
+    """strtod as Redis uses it: the whole string, no leading space, never NaN."""
+    if not s or s[0] in b" \t\n\r\v\f" or len(s) > 5000:
+        return None
+    try:
+        v = float(s)
+    except ValueError:
+        return _FLOAT_SPECIAL.get(s.lower())
+    if math.isnan(v) or b"_" in s or s[-1] in b" \t\n\r\v\f":
+        return None
+    return v
+
+
+def parse_float(s: bytes, error: str = NOT_FLOAT) -> float:
+    v = string2d(s)
+    if v is None:
+        raise RedisError(error)
+    return v
+
+
+# --- INCRBYFLOAT: Redis computes in x87 long double (64-bit mantissa) and prints "%.17Lf"
+# with trailing zeros removed. Fractions let us reproduce that bit for bit.
+
+_LD_MANT = 64
+_LD_MIN_EXP = -16382
+
+
+def _round_ld(x: Fraction) -> Fraction:
+    """Round an exact value to the nearest long double (ties to even)."""
+    if x == 0:
+        return x
+    sign = -1 if x < 0 else 1
+    a = abs(x)
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if Fraction(2) ** e > a:
+        e -= 1
+    e = max(e, _LD_MIN_EXP)
+    shift = _LD_MANT - 1 - e
+    scaled = a * (Fraction(2) ** shift)
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    twice = 2 * r
+    if twice > scaled.denominator or (twice == scaled.denominator and q & 1):
+        q += 1
+    return sign * Fraction(q) / (Fraction(2) ** shift)
+
+
+def parse_long_double(s: bytes, error: str = NOT_FLOAT) -> Fraction | float:
+    """strtold: an exact long double, or ±inf."""
+    v = string2d(s)
+    if v is None:
+        raise RedisError(error)
+    if math.isinf(v):
+        return v
+    try:
+        exact = Fraction(Decimal(s.decode()))
+    except Exception:
+        exact = Fraction(v)
+    return _round_ld(exact)
+
+
+_LD_MAX = Fraction(2) ** 16384 - Fraction(2) ** (16384 - _LD_MANT)
+
+
+def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | float:
+    if isinstance(a, float) or isinstance(b, float):
+        return float(a) + float(b)
+    r = _round_ld(a + b)
+    if abs(r) > _LD_MAX:
+        return math.inf if r > 0 else -math.inf
+    return r
+
+
+def format_long_double(v: Fraction) -> bytes:
+    """``%.17Lf`` then trailing zeros (and a bare point) stripped, as Redis's ld2string does."""
+    with localcontext() as ctx:
+        ctx.prec = 6000
+        d = Decimal(v.numerator) / Decimal(v.denominator)
+        text = f"{d.quantize(Decimal(1).scaleb(-17)):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.encode()
