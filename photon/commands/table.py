@@ -128,7 +128,8 @@ def info_reply(cmd: Command) -> list:
     return [
         cmd.name.encode(),
         cmd.arity,
-        SetReply(Status(f.encode()) for f in sorted(cmd.flags, key=_flag_order)),
+        SetReply(Status(f.encode()) for f in sorted(
+            cmd.flags | ({"movablekeys"} if cmd.keys_fn else set()), key=_flag_order)),
         cmd.first_key,
         cmd.last_key,
         cmd.step,

@@ -20,6 +20,7 @@ TYPE_NAMES = {STRING: b"string", HASH: b"hash", LIST: b"list", SET: b"set", ZSET
 TYPE_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
 
 FLAG_RAW = 1  # string was edited in place (APPEND, SETRANGE...): OBJECT ENCODING says raw
+FLAG_BIG = 2  # collection outgrew its compact Redis encoding (it never converts back)
 
 META = ord("m")
 SUB = ord("s")
