@@ -1,4 +1,4 @@
 """Command modules; importing this package fills the command table."""
 from photon.commands import (  # noqa: F401
-    bitmaps, cluster, connection, keys, pubsub, server, strings, transactions,
+    bitmaps, cluster, connection, hashes, keys, pubsub, server, sets, strings, transactions,
 )
