@@ -340,8 +340,14 @@ def lpos(c, argv):
     if coll is None:
         return [] if count != -1 else None
     reverse = rank < 0
-    # Redis negates a negative rank; LONG_MIN stays negative and then matches at once.
-    rank = 1 if rank == INT64_MIN else abs(rank)
+    if rank == INT64_MIN:
+        # Redis negates a negative rank in a C long: LONG_MIN stays negative, so every match
+        # counts, and "matches - rank + 1 >= count" overflows and never stops a COUNT.
+        rank = 1
+        if count > 0:
+            count = 0
+    else:
+        rank = abs(rank)
     target = argv[2]
     size = coll.meta.size
     limit = min(maxlen, size) if maxlen else size
