@@ -7,6 +7,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from photon.commands.dispatch import execute
@@ -51,8 +52,8 @@ class Client(asyncio.Protocol):
         self.blocked: asyncio.Future | None = None
         self.backlog: deque[list[bytes]] = deque()
         self.created = time.time()
-        self.last_interaction = time.monotonic()
-        self.last_cmd = b"NULL"
+        self.last_interaction = monotonic()
+        self.last_cmd: Any = None  # the last Command run
         self.soft_limit_since = 0.0
         self.addr = "?:0"
         self.laddr = "?:0"
@@ -80,21 +81,24 @@ class Client(asyncio.Protocol):
             return
         server = self.server
         server.stats.net_input += len(data)
-        self.last_interaction = time.monotonic()
-        requests = self.parser.feed(data)
+        self.last_interaction = monotonic()
+        parser = self.parser
+        requests = parser.feed(data)
         if requests:
             if self.blocked is not None or self.backlog:
                 self.backlog.extend(requests)
             else:
                 self.run(requests)
-        if self.parser.error is not None and self.blocked is None and not self.backlog:
-            self.protocol_error()
-        elif self.parser.pending > server.config.client_query_buffer_limit:
+        if parser.error is not None:
+            if self.blocked is None and not self.backlog:
+                self.protocol_error()
+        elif parser.pending > server.config.client_query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: %s",
                         self.describe())
             self.abort()
             return
-        self.flush()
+        if self.out:
+            self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -112,6 +116,7 @@ class Client(asyncio.Protocol):
 
     def run(self, requests: list[list[bytes]] | deque) -> None:
         out = self.out
+        self.server.keyspace.tick()
         for i, argv in enumerate(requests):
             reply = execute(self, argv)
             t = type(reply)
@@ -173,14 +178,17 @@ class Client(asyncio.Protocol):
         transport = self.transport
         if transport is None or self.closed:
             return
-        if self.out:
-            if self.server.durability.must_hold(self):
+        out = self.out
+        if out:
+            server = self.server
+            if server.durability.always and server.durability.must_hold(self):
                 return
-            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
-            self.out.clear()
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
             transport.write(data)
-            self.server.stats.net_output += len(data)
-            if self.server.output_limit_exceeded(self, transport.get_write_buffer_size()):
+            server.stats.net_output += len(data)
+            pending = transport.get_write_buffer_size()
+            if (pending or self.soft_limit_since) and server.output_limit_exceeded(self, pending):
                 return
         if self.closing:
             transport.close()
@@ -224,7 +232,7 @@ class Client(asyncio.Protocol):
         qbuf = self.parser.pending
         obl = sum(map(len, self.out))
         omem = self.transport.get_write_buffer_size() if self.transport else 0
-        cmd = self.last_cmd.decode("utf-8", "replace")
+        cmd = self.last_cmd.name if self.last_cmd is not None else "NULL"
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} "
             f"name={self.name.decode('utf-8', 'replace')} age={int(now - self.created)} "

@@ -31,9 +31,18 @@ class Durability:
         self.fsyncs = 0
         self.last_fsync_error: str | None = None
 
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self._mode = value
+        self.always = value == "always"
+
     def must_hold(self, client: "Client") -> bool:
         """In 'always' mode, keep this client's replies until the pending group commit."""
-        if self.mode != "always" or not (self.keyspace.written_shards or self._scheduled):
+        if not self.always or not (self.keyspace.written_shards or self._scheduled):
             return False
         if client not in self._held:
             self._held.append(client)

@@ -58,6 +58,16 @@ class SlowLog:
     def __init__(self, threshold_us: int = 10000, max_len: int = 128) -> None:
         self.threshold_us = threshold_us
         self.max_len = max_len
+
+    @property
+    def threshold_us(self) -> int:
+        return self._threshold_us
+
+    @threshold_us.setter
+    def threshold_us(self, value: int) -> None:
+        """Negative turns the log off; the gate compares seconds, so keep both."""
+        self._threshold_us = value
+        self.threshold_s = float("inf") if value < 0 else value / 1e6
         self.entries: deque[list] = deque()
         self.next_id = 0
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from binascii import crc_hqx
+from collections.abc import Callable
 
 SLOTS = 16384
 
@@ -31,21 +32,19 @@ def slot_range(shard: int, shard_count: int) -> tuple[int, int]:
     return shard * per, shard * per + per - 1
 
 
-class ShardMapper:
-    """Maps keys to shard indexes for a fixed shard count (a power of two)."""
+def shard_mapper(count: int) -> Callable[[bytes], int]:
+    """A key -> shard index function for a shard count (a power of two); a plain closure,
+    since it runs for every key of every command."""
+    if not valid_shard_count(count):
+        raise ValueError("shard count must be a power of two from 1 to 16384")
+    shift = 14 - (count.bit_length() - 1)
 
-    __slots__ = ("count", "_shift")
-
-    def __init__(self, count: int) -> None:
-        if not valid_shard_count(count):
-            raise ValueError("shard count must be a power of two from 1 to 16384")
-        self.count = count
-        self._shift = 14 - (count.bit_length() - 1)
-
-    def __call__(self, key: bytes) -> int:
+    def shard_of(key: bytes) -> int:
         start = key.find(b"{")
         if start != -1:
             end = key.find(b"}", start + 1)
             if end > start + 1:
                 key = key[start + 1:end]
-        return (crc_hqx(key, 0) & 0x3FFF) >> self._shift
+        return (crc_hqx(key, 0) & 0x3FFF) >> shift
+
+    return shard_of

@@ -1,9 +1,10 @@
 """The gate every command passes: lookup, arity, authentication, transaction queueing,
-pub/sub context; then the call, its statistics and the commit of its writes."""
+pub/sub context, extra checks (ACL, replica read-only...); then the call, its statistics and
+the commit of its writes."""
 from __future__ import annotations
 
 import logging
-import time
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from photon.commands.table import COMMANDS, Command
@@ -19,6 +20,10 @@ _SUBSCRIBED_OK = {b"ping", b"subscribe", b"unsubscribe", b"psubscribe", b"punsub
                   b"ssubscribe", b"sunsubscribe", b"quit", b"reset"}
 _MULTI_RUNS_NOW = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 NOAUTH = "NOAUTH Authentication required."
+
+# argv[0] exactly as clients send it ('GET', 'get', 'Get') -> plain command, so the hot path
+# skips lower(); containers are never cached (their subcommand decides).
+_by_spelling: dict[bytes, Command] = {}
 
 
 def _arg_text(arg: bytes, limit: int) -> str:
@@ -50,11 +55,20 @@ def resolve(argv: list[bytes]) -> Command:
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
         cmd.rejected += 1
         raise RedisError("ERR wrong number of arguments for '%s' command" % cmd.name)
+    if cmd.parent is None and not cmd.subcommands and len(_by_spelling) < 4096:
+        _by_spelling[argv[0]] = cmd
     return cmd
 
 
 def execute(c: "Client", argv: list[bytes]) -> Any:
     """Run one request for a client and return its reply value."""
+    cmd = _by_spelling.get(argv[0])
+    if cmd is not None:
+        arity = cmd.arity
+        n = len(argv)
+        if ((n == arity or (arity < 0 and n >= -arity)) and c.multi is None
+                and c.authenticated and not c.subscribed and not c.server.command_checks):
+            return call(c, cmd, argv)
     try:
         cmd = resolve(argv)
     except RedisError as e:
@@ -62,46 +76,45 @@ def execute(c: "Client", argv: list[bytes]) -> Any:
             c.multi_dirty = True
         c.server.stats.error(e.message)
         return e
+    return _gate(c, cmd, argv)
+
+
+def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     server = c.server
     if not c.authenticated and not cmd.noauth:
-        cmd.rejected += 1
-        if c.multi is not None:
-            c.multi_dirty = True
-        server.stats.error(NOAUTH)
-        return RedisError(NOAUTH)
+        return _reject(c, cmd, NOAUTH)
     if c.multi is not None and cmd.no_multi:
-        cmd.rejected += 1
-        c.multi_dirty = True
-        return server.stats.reject("ERR Command not allowed inside a transaction")
+        return _reject(c, cmd, "ERR Command not allowed inside a transaction")
     for check in server.command_checks:
         error = check(c, cmd, argv)
         if error is not None:
-            cmd.rejected += 1
-            if c.multi is not None:
-                c.multi_dirty = True
-            return server.stats.reject(error)
+            return _reject(c, cmd, error)
     if c.subscribed and not c.resp3 and argv[0].lower() not in _SUBSCRIBED_OK:
-        cmd.rejected += 1
-        return server.stats.reject(
-            "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
-            "RESET are allowed in this context" % cmd.name)
+        return _reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE"
+                               " / PING / QUIT / RESET are allowed in this context" % cmd.name)
     if c.multi is not None and argv[0].lower() not in _MULTI_RUNS_NOW:
         c.multi.append((cmd, argv))
         return QUEUED
     return call(c, cmd, argv)
 
 
+def _reject(c: "Client", cmd: Command, message: str) -> RedisError:
+    cmd.rejected += 1
+    if c.multi is not None:
+        c.multi_dirty = True
+    return c.server.stats.reject(message)
+
+
 def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     """Run a resolved command: time it, count it, commit its writes, feed monitors."""
     server = c.server
     ks = server.keyspace
-    ks.tick()
-    if server.monitors:
-        server.feed_monitors(c, argv)
-    start = time.perf_counter()
+    c.last_cmd = cmd
+    start = perf_counter()
     try:
         reply = cmd.handler(c, argv)  # type: ignore[misc]
-        ks.commit()
+        if ks.pending:
+            ks.commit()
     except RedisError as e:
         ks.commit()
         cmd.failed += 1
@@ -113,12 +126,14 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         cmd.failed += 1
         reply = RedisError(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
         server.stats.error(reply.message)
-    usec = (time.perf_counter() - start) * 1e6
+    elapsed = perf_counter() - start
     cmd.calls += 1
-    cmd.usec += usec
+    cmd.seconds += elapsed
     server.stats.commands += 1
-    if usec > server.slowlog.threshold_us >= 0:
-        server.slowlog.add(c, argv, usec)
+    if elapsed > server.slowlog.threshold_s:
+        server.slowlog.add(c, argv, elapsed * 1e6)
     if ks.touched:
         server.keys_touched()
+    if server.monitors:
+        server.feed_monitors(c, argv)
     return reply

@@ -208,9 +208,10 @@ def _commandstats(s: "Server") -> list[tuple[str, Any]]:
     for cmd in all_commands():
         for c in [cmd, *cmd.subcommands.values()]:
             if c.calls or c.rejected or c.failed:
-                per = c.usec / c.calls if c.calls else 0.0
+                usec = c.seconds * 1e6
+                per = usec / c.calls if c.calls else 0.0
                 out.append((f"cmdstat_{c.name}",
-                            f"calls={c.calls},usec={int(c.usec)},usec_per_call={per:.2f},"
+                            f"calls={c.calls},usec={int(usec)},usec_per_call={per:.2f},"
                             f"rejected_calls={c.rejected},failed_calls={c.failed}"))
     return out
 

@@ -29,7 +29,7 @@ class Command:
     parent: "Command | None" = None
     subcommands: dict[bytes, "Command"] = field(default_factory=dict)
     calls: int = 0
-    usec: float = 0.0
+    seconds: float = 0.0
     rejected: int = 0
     failed: int = 0
 
@@ -66,7 +66,7 @@ class Command:
 
     def reset_stats(self) -> None:
         self.calls = self.rejected = self.failed = 0
-        self.usec = 0.0
+        self.seconds = 0.0
         for sub in self.subcommands.values():
             sub.reset_stats()
 

@@ -11,7 +11,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 
-from photon.cluster.slots import ShardMapper
+from photon.cluster.slots import shard_mapper
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import HEAD_SIZE, STRING, Meta
@@ -49,7 +49,8 @@ class Keyspace:
         self.databases = databases
         self.shards = [Shard(i, e, databases) for i, e in enumerate(engines)]
         self.engines = engines
-        self.shard_of = ShardMapper(len(engines))
+        self.shard_of = shard_mapper(len(engines))
+        self._mprefix = [bytes((db, enc.META)) for db in range(databases)]
         self.pending: dict[int, dict[bytes, bytes | None]] = {}
         self.touched: list[tuple[int, bytes]] = []
         self.expire_deletes = True
@@ -76,11 +77,12 @@ class Keyspace:
     # --- raw access with the command's overlay -----------------------------------------
 
     def rget(self, shard: int, k: bytes) -> bytes | None:
-        ops = self.pending.get(shard)
-        if ops is not None:
-            v = ops.get(k, _MISSING)
-            if v is not _MISSING:
-                return v  # type: ignore[return-value]
+        if self.pending:
+            ops = self.pending.get(shard)
+            if ops is not None:
+                v = ops.get(k, _MISSING)
+                if v is not _MISSING:
+                    return v  # type: ignore[return-value]
         return self.engines[shard].get(k)
 
     def rput(self, shard: int, k: bytes, v: bytes | None) -> None:
@@ -131,13 +133,13 @@ class Keyspace:
 
     def raw_meta(self, db: int, key: bytes) -> tuple[int, bytes, bytes | None]:
         shard = self.shard_of(key)
-        mk = bytes((db, 109)) + key
+        mk = self._mprefix[db] + key
         return shard, mk, self.rget(shard, mk)
 
     def lookup(self, db: int, key: bytes) -> Meta | None:
         """The live metadata of a key, or None; an expired key is deleted on the way."""
         shard = self.shard_of(key)
-        mk = bytes((db, 109)) + key
+        mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
             return None
@@ -188,13 +190,13 @@ class Keyspace:
                     raw[0] != old.type or raw[0] == STRING or
                     enc.unpack_u64(raw, HEAD_SIZE)[0] != old.version):
                 self.rput(shard, enc.garbage_key(old.version, db, key), b"")
-        self.rput(shard, bytes((db, 109)) + key, raw)
+        self.rput(shard, self._mprefix[db] + key, raw)
         self.touched.append((db, key))
 
     def delete(self, db: int, key: bytes) -> bool:
         """DEL: True when a live key was removed."""
         shard = self.shard_of(key)
-        mk = bytes((db, 109)) + key
+        mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
             return False
@@ -224,7 +226,7 @@ class Keyspace:
 
     def get_string(self, db: int, key: bytes) -> bytes | None:
         shard = self.shard_of(key)
-        mk = bytes((db, 109)) + key
+        mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
             return None
@@ -247,7 +249,7 @@ class Keyspace:
                    keep_ttl: bool = False, flags: int = 0) -> None:
         """SET semantics: replaces a key of any type; its TTL goes unless keep_ttl."""
         shard = self.shard_of(key)
-        mk = bytes((db, 109)) + key
+        mk = self._mprefix[db] + key
         old_raw = self.rget(shard, mk)
         if old_raw is None:
             s = self.shards[shard]

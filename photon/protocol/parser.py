@@ -70,23 +70,25 @@ class RequestParser:
                 while (req := gets()) is not False:
                     if type(req) is not list:
                         raise TypeError
+                    sum(map(bytes.__len__, req))  # TypeError unless every element is a bulk
                     requests.append(req)
-                used = wire_length(requests)
+                # Did the data end between requests? Then a probe parses as an empty array;
+                # inside a request it would not (it becomes part of that request).
+                reader.feed(b"*0\r\n")
+                at_boundary = gets() == []
             except Exception:
                 self._reader = hiredis.Reader()
                 self._buf += data
                 return self._parse()
-            if used == len(data):
-                return [r for r in requests if r] if [] in requests else requests
+            if at_boundary:
+                return requests if all(requests) else [r for r in requests if r]
             self._reader = hiredis.Reader()
-            if used > len(data):
+            used = wire_length(requests)
+            if used >= len(data):
                 self._buf += data
                 return self._parse()
             self._buf += data[used:]
-            tail = self._parse()
-            requests = [r for r in requests if r]
-            requests += tail
-            return requests
+            return [r for r in requests if r] + self._parse()
         self._buf += data
         return self._parse()
 

@@ -26,18 +26,19 @@ class LevelDBEngine(Engine):
 
     def write(self, ops: Mapping[bytes, bytes | None]) -> None:
         if len(ops) == 1:
-            for k, v in ops.items():
-                if v is None:
-                    self.db.delete(k)
-                else:
-                    self.db.put(k, v)
+            ((k, v),) = ops.items()
+            if v is None:
+                self.db.delete(k)
+            else:
+                self.db.put(k, v)
             return
-        with self.db.write_batch() as wb:
-            for k, v in ops.items():
-                if v is None:
-                    wb.delete(k)
-                else:
-                    wb.put(k, v)
+        wb = self.db.write_batch()
+        for k, v in ops.items():
+            if v is None:
+                wb.delete(k)
+            else:
+                wb.put(k, v)
+        wb.write()
 
     def items(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:
