@@ -47,6 +47,7 @@ def _check_lengths(coll: Collection, args) -> None:
 def _grow(coll: Collection, added: int) -> None:
     meta = coll.meta
     meta.size += added
+    sampling.note_added(coll, added)
     if meta.size > HASH_MAX_LISTPACK_ENTRIES:
         meta.flags |= FLAG_BIG
 

@@ -1,18 +1,28 @@
 """Random elements and SCAN cursors for collections stored one subkey per element
 (HRANDFIELD, SRANDMEMBER, SPOP, HSCAN, SSCAN).
 
-LevelDB cannot jump to the i-th entry of a range, so a uniform pick costs a scan. Collections
-up to ``EXACT_LIMIT`` elements (and requests that take a large share of a collection) are
-sampled exactly: random positions are drawn first and one forward scan, stopping at the last
-wanted position, collects them. Bigger collections are probed: a seek to a random key between
-the first and the last element, then a random walk of up to ``WINDOW`` steps to smooth the bias
-a seek has towards elements that follow large gaps in key space. That keeps SPOP and a small
-SRANDMEMBER O(1) seeks on a million-member set, at the price of a distribution that is only
-approximately uniform there.
+LevelDB cannot jump to the i-th entry of a range, so a uniform pick needs some help:
+
+* Small collections (up to ``EXACT_LIMIT``) and requests that take a large share of a
+  collection are sampled exactly: random positions are drawn first, then one forward scan,
+  stopping at the last wanted position, collects them.
+* Bigger collections get a *skeleton*: one scan records every ``BUCKET``-th element, cutting
+  the collection into buckets of equal size. A pick then draws a bucket uniformly and an offset
+  uniformly below ``SLACK`` times the bucket size, and walks that far from the bucket's first
+  element; an offset past the bucket's end is drawn again (rejection sampling). Every element
+  is then equally likely as long as no bucket grew past the cap, which is exact right after a
+  build and stays exact under deletions (SPOP loops). Additions can crowd one bucket, so the
+  skeleton is rebuilt once they reach an eighth of the size, or when the size drifted far from
+  the built one. A pick costs one seek and ~BUCKET steps; the build's scan is amortised over
+  the picks that follow. Skeletons live in a small LRU keyed by the collection's version, so a
+  deleted or rewritten key never meets an old skeleton.
 """
 from __future__ import annotations
 
+import math
 import random
+from collections import OrderedDict
+
 from photon.commands.keys import CURSORS, parse_scan_options
 from photon.keyspace.keyspace import Collection
 from photon.util.glob import compile_glob
@@ -24,10 +34,15 @@ class Coll(Collection):
 
     __slots__ = ("created",)
 
-EXACT_LIMIT = 4096
-WINDOW = 32
-# Above EXACT_LIMIT an exact scan still wins when the request is a large share of the set.
-_PROBE_COST = 24
+
+EXACT_LIMIT = 256
+BUCKET = 32
+MAX_BUCKETS = 8192
+SLACK = 1.5
+# A request for count elements scans exactly when count * _PICK_COST reaches the size.
+_PICK_COST = 64
+MAX_SKELETONS = 1024
+MAX_SKELETON_BYTES = 32 << 20
 
 Item = tuple[bytes, bytes]
 
@@ -49,51 +64,104 @@ def at_positions(coll, positions) -> dict[int, Item]:
     return out
 
 
-class _Prober:
-    """Approximately uniform random elements of a big collection, by seeks."""
+# --- skeletons -------------------------------------------------------------------------------
 
-    def __init__(self, coll) -> None:
-        self.coll = coll
-        first = next(iter(coll.items()), None)
-        last = next(iter(coll.items(reverse=True)), None)
-        self.ok = first is not None and last is not None
-        if not self.ok:
-            return
-        lo, hi = first[0], last[0]
-        k = 0
-        while k < len(lo) and k < len(hi) and lo[k] == hi[k]:
-            k += 1
-        self.common = lo[:k]
-        self.low = lo[k] if k < len(lo) else 0
-        self.high = hi[k] if k < len(hi) else 255
+class Skeleton:
+    __slots__ = ("bounds", "built_size", "added", "nbytes")
 
-    def one(self) -> Item | None:
-        if not self.ok:
-            return None
-        probe = (self.common + bytes((random.randint(self.low, self.high),))
-                 + random.randbytes(7))
-        steps = random.randrange(WINDOW)
-        for _ in range(WINDOW + 1):
-            for item in self.coll.items(probe):
-                if steps == 0:
-                    return item
-                steps -= 1
-            probe = b""  # wrap around to the first element
-        return None
+    def __init__(self, bounds: list[bytes], built_size: int) -> None:
+        self.bounds = bounds
+        self.built_size = built_size
+        self.added = 0
+        self.nbytes = sum(len(b) for b in bounds) + 64 * len(bounds)
+
+    def stale(self, size: int) -> bool:
+        built = self.built_size
+        return (self.added * 8 > built or size * 2 < built or size > built * 1.5
+                or not self.bounds)
 
 
-def _exact(coll, size: int, count: int) -> bool:
-    return size <= EXACT_LIMIT or count * _PROBE_COST >= size
+_skeletons: OrderedDict[tuple, Skeleton] = OrderedDict()
+_skeleton_bytes = 0
+
+
+def _cache_key(coll) -> tuple:
+    return (id(coll.ks), coll.db, coll.key, coll.meta.version)
+
+
+def _drop(key: tuple) -> None:
+    global _skeleton_bytes
+    sk = _skeletons.pop(key, None)
+    if sk is not None:
+        _skeleton_bytes -= sk.nbytes
+
+
+def skeleton(coll) -> Skeleton:
+    global _skeleton_bytes
+    key = _cache_key(coll)
+    sk = _skeletons.get(key)
+    if sk is not None and not sk.stale(coll.meta.size):
+        _skeletons.move_to_end(key)
+        return sk
+    _drop(key)
+    size = coll.meta.size
+    buckets = max(1, min(MAX_BUCKETS, size // BUCKET))
+    step = size / buckets
+    bounds: list[bytes] = []
+    threshold = 0.0
+    count = 0
+    for field, _ in coll.items():
+        if count >= threshold:
+            bounds.append(field)
+            threshold += step
+        count += 1
+    sk = Skeleton(bounds, count)
+    _skeletons[key] = sk
+    _skeleton_bytes += sk.nbytes
+    while _skeletons and (len(_skeletons) > MAX_SKELETONS
+                          or _skeleton_bytes > MAX_SKELETON_BYTES):
+        _drop(next(iter(_skeletons)))
+    return sk
+
+
+def note_added(coll, n: int) -> None:
+    """Writers call this when a collection gained elements (skeletons may need a rebuild)."""
+    if n and _skeletons:
+        sk = _skeletons.get(_cache_key(coll))
+        if sk is not None:
+            sk.added += n
+
+
+def _pick(coll, sk: Skeleton) -> Item | None:
+    bounds = sk.bounds
+    nb = len(bounds)
+    cap = max(1, math.ceil(SLACK * max(sk.built_size, coll.meta.size) / nb))
+    for _ in range(200):
+        j = random.randrange(nb)
+        offset = random.randrange(cap)
+        stop = bounds[j + 1] if j + 1 < nb else None
+        # The first bucket also holds whatever was added before its first element.
+        for item in coll.items(bounds[j] if j else b"", stop):
+            if offset == 0:
+                return item
+            offset -= 1
+    return None  # the collection is nearly empty compared with its skeleton
+
+
+def _exact(size: int, count: int) -> bool:
+    return size <= EXACT_LIMIT or count * _PICK_COST >= size
 
 
 def random_one(coll) -> Item | None:
     size = coll.meta.size
     if size <= 0:
         return None
-    if _exact(coll, size, 1):
-        i = random.randrange(size)
-        return at_positions(coll, [i]).get(i) or next(iter(coll.items()), None)
-    return _Prober(coll).one() or next(iter(coll.items()), None)
+    if not _exact(size, 1):
+        item = _pick(coll, skeleton(coll))
+        if item is not None:
+            return item
+    i = random.randrange(size)
+    return at_positions(coll, [i]).get(i) or next(iter(coll.items()), None)
 
 
 def random_repeats(coll, count: int) -> list[Item]:
@@ -101,21 +169,22 @@ def random_repeats(coll, count: int) -> list[Item]:
     size = coll.meta.size
     if size <= 0 or count <= 0:
         return []
-    if _exact(coll, size, count):
-        positions = [random.randrange(size) for _ in range(count)]
-        found = at_positions(coll, positions)
-        if len(found) == len(set(positions)):
-            return [found[p] for p in positions]
-        items = list(coll.items())  # the size was off: fall back to what is there
-        return [random.choice(items) for _ in range(count)] if items else []
-    prober = _Prober(coll)
-    out = []
-    for _ in range(count):
-        item = prober.one()
-        if item is None:
-            break
-        out.append(item)
-    return out
+    if not _exact(size, count):
+        sk = skeleton(coll)
+        out = []
+        for _ in range(count):
+            item = _pick(coll, sk)
+            if item is None:
+                break
+            out.append(item)
+        else:
+            return out
+    positions = [random.randrange(size) for _ in range(count)]
+    found = at_positions(coll, positions)
+    if len(found) == len(set(positions)):
+        return [found[p] for p in positions]
+    items = list(coll.items())  # the size was off: fall back to what is there
+    return [random.choice(items) for _ in range(count)] if items else []
 
 
 def random_distinct(coll, count: int) -> list[Item]:
@@ -124,18 +193,16 @@ def random_distinct(coll, count: int) -> list[Item]:
     if size <= 0 or count <= 0:
         return []
     count = min(count, size)
-    if not _exact(coll, size, count):
-        prober = _Prober(coll)
+    if not _exact(size, count):
+        sk = skeleton(coll)
         seen: dict[bytes, Item] = {}
         for _ in range(4 * count + 64):
-            item = prober.one()
+            item = _pick(coll, sk)
             if item is None:
                 break
             seen.setdefault(item[0], item)
             if len(seen) == count:
-                out = list(seen.values())
-                random.shuffle(out)
-                return out
+                return list(seen.values())
     positions = random.sample(range(size), count)
     found = at_positions(coll, positions)
     return [found[p] for p in positions if p in found]

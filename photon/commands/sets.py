@@ -39,6 +39,7 @@ def _add(coll: Collection, member: bytes) -> bool:
     coll.put(member, b"")
     meta = coll.meta
     meta.size += 1
+    sampling.note_added(coll, 1)
     if not meta.flags & FLAG_BIG and (meta.size > SET_MAX_INTSET_ENTRIES or not _is_int(member)):
         meta.flags |= FLAG_BIG
     return True

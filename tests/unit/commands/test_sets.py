@@ -474,3 +474,51 @@ def test_watch_store_destination(client, server):
     client.send("MULTI")
     client.send("PING")
     assert client.send("EXEC") is None
+
+
+# --- random picks on collections too big for an exact scan -------------------------------
+
+def test_skeleton_picks_are_uniform(client):
+    client.send("SADD", "s", *[f"m:{i}" for i in range(2000)])
+    groups = {}
+    for _ in range(400):
+        for m in client.send("SRANDMEMBER", "s", "-20"):
+            g = int(m[2:]) // 100
+            groups[g] = groups.get(g, 0) + 1
+    assert len(groups) == 20
+    assert all(260 < n < 540 for n in groups.values()), groups  # 400 expected each
+
+
+def test_skeleton_spop_drains_everything(client):
+    every = {b"k%d" % i for i in range(700)}
+    client.send("SADD", "s", *every)
+    popped = [client.send("SPOP", "s") for _ in range(700)]
+    assert set(popped) == every and len(popped) == 700
+    assert client.send("EXISTS", "s") == 0
+    assert client.send("SPOP", "s") is None
+
+
+def test_skeleton_sees_added_elements(client):
+    client.send("SADD", "s", *[f"m{i:04d}" for i in range(1000)])
+    client.send("SRANDMEMBER", "s", "-3")  # builds the skeleton
+    client.send("SADD", "s", "a-first", "z-last")
+    seen = set()
+    for _ in range(600):
+        seen.update(client.send("SRANDMEMBER", "s", "-15"))
+    assert {b"a-first", b"z-last"} <= seen
+    # many additions in one place: the skeleton is rebuilt and they get their share
+    client.send("SADD", "s", *[f"zz{i:04d}" for i in range(1000)])
+    got = []
+    for _ in range(100):
+        got += client.send("SRANDMEMBER", "s", "-20")
+    share = sum(1 for m in got if m.startswith(b"zz")) / len(got)
+    assert 0.4 < share < 0.6
+
+
+def test_skeleton_big_hash_withvalues(client):
+    client.send("HSET", "h", *[x for i in range(1000) for x in (f"f{i}", f"v{i}")])
+    flat = client.send("HRANDFIELD", "h", "-10", "WITHVALUES")
+    assert all(v == b"v" + f[1:] for f, v in zip(flat[::2], flat[1::2]))
+    fields = client.send("HRANDFIELD", "h", "12")
+    assert len(set(fields)) == 12
+    assert {client.send("HRANDFIELD", "h") for _ in range(50)} <= {b"f%d" % i for i in range(1000)}
