@@ -703,8 +703,8 @@ def _zpop(c, argv, where_max: bool):
         raise syntax()
     count = -1
     if len(argv) == 3:
-        count = parse_int(argv[2])
-        if count < 0:
+        count = string2ll(argv[2])
+        if count is None or count < 0:
             raise RedisError(POSITIVE_ERROR)
     coll = _open(c, argv[1])
     if coll is None or count == 0:
@@ -1113,6 +1113,17 @@ def _randmember_count(c, key: bytes, count: int, withscores: bool):
 
 # --- ZSCAN --------------------------------------------------------------------------------
 
+_LL_HALF = float((1 << 63) // 2)
+
+
+def _listpack_score(score: float) -> bytes:
+    """A score as a listpack holds it: integral values within +-LLONG_MAX/2 as integers
+    (double2ll), others as %.17g text."""
+    if -_LL_HALF <= score <= _LL_HALF and score == int(score):
+        return b"%d" % int(score)
+    return format_double(score)
+
+
 @command("zscan", -3, "readonly", 1, 1, 1)
 def zscan(c, argv):
     cursor = parse_cursor(argv[2])
@@ -1126,7 +1137,7 @@ def zscan(c, argv):
         # A compact set comes back whole in one call, in score order, as from Redis.
         for member, score in _pairs(coll.zitems()):
             if match is None or match(member):
-                out += (member, format_double(score))
+                out += (member, _listpack_score(score))
         return [b"0", out]
     position = CURSORS.load(cursor) if cursor else None
     after = b""
