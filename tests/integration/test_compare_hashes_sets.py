@@ -413,3 +413,24 @@ def test_random_scripts(pair):
             ("SRANDMEMBER", k, "50"), ("HSCAN", k, "0"), ("SSCAN", k, "0", "MATCH", "[a-c]"),
         ])
         pair.check(*op)
+
+
+def test_hincrbyfloat_formatting(pair):
+    """Long-double sums and their %.17Lf printing, bit for bit."""
+    rnd = random.Random(99 + pair.resp)
+    script = []
+    for i in range(300):
+        kind = rnd.randrange(5)
+        if kind == 0:
+            incr = repr(rnd.uniform(-1000, 1000))
+        elif kind == 1:
+            incr = f"{rnd.randint(-10**6, 10**6)}e{rnd.randint(-30, 30)}"
+        elif kind == 2:
+            incr = f"0.{rnd.randint(0, 10**12):012d}"
+        elif kind == 3:
+            incr = hex(rnd.randint(0, 1 << 40)) + f"p{rnd.randint(-60, 10)}"
+        else:
+            incr = str(rnd.randint(-(1 << 62), 1 << 62))
+        script.append(("HINCRBYFLOAT", "h", f"f{i % 7}", incr))
+    script.append(("HGETALL", "h"))
+    pair.run(script)

@@ -3,7 +3,6 @@ import hiredis
 import pytest
 
 from photon.commands import sampling
-from photon.keyspace.encoding import HASH
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -292,7 +291,7 @@ def test_hrandfield_huge_counts(client):
     assert len(client.send("HRANDFIELD", "h", "4611686018427387903", "withvalues")) == 4
 
 
-def test_hrandfield_big_hash_uses_probes(client, monkeypatch):
+def test_hrandfield_big_hash_uses_skeleton(client, monkeypatch):
     monkeypatch.setattr(sampling, "EXACT_LIMIT", 50)
     _fill(client, "h", 400)
     every = {b"f%d" % i for i in range(400)}
@@ -472,7 +471,3 @@ def test_multi_reads_own_writes(client):
     client.send("HGETALL", "h")
     client.send("HLEN", "h")
     assert client.send("EXEC") == [2, 6, 1, [b"a", b"6"], 1]
-
-
-def test_hash_type_constant():
-    assert HASH == 1
