@@ -59,6 +59,8 @@ class Client(asyncio.Protocol):
         self.laddr = "?:0"
         self.fd = -1
         self.extra: dict[str, Any] = {}
+        self.direct_replica = False  # READONLY: reads here, writes refused, not forwarded
+        self.repl_marks: dict[int, int] = {}  # shard -> offset of this client's last writes
 
     # --- asyncio callbacks -------------------------------------------------------------
 
@@ -233,11 +235,12 @@ class Client(asyncio.Protocol):
         obl = sum(map(len, self.out))
         omem = self.transport.get_write_buffer_size() if self.transport else 0
         cmd = self.last_cmd.name if self.last_cmd is not None else "NULL"
+        ssub = len(self.extra["pubsub"].shards) if "pubsub" in self.extra else 0
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} "
             f"name={self.name.decode('utf-8', 'replace')} age={int(now - self.created)} "
             f"idle={int(time.monotonic() - self.last_interaction)} flags={self.flags()} "
-            f"db={self.db} sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"db={self.db} sub={len(self.channels)} psub={len(self.patterns)} ssub={ssub} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
             f"qbuf-free={max(0, 32768 - qbuf)} argv-mem=0 multi-mem=0 rbs={max(1024, qbuf)} "
             f"rbp={qbuf} obl={obl} oll=0 omem={omem} tot-mem={omem + qbuf + 2048} "

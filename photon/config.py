@@ -149,6 +149,27 @@ SETTINGS: list[Setting] = [
             runtime=True),
     Setting("slowlog_max_len", _int(0), 128, "slow log entries kept", runtime=True),
     Setting("hz", _int(1, 500), 10, "background task frequency", runtime=True),
+    Setting("role", _choice("standalone", "master", "replica"), "standalone",
+            "standalone (no replicas, Redis semantics), master (quorum writes) or replica",
+            env="NODE_ROLE"),
+    Setting("shard_range", _str, "", "shards this node serves, 'a-b' (default: all)",
+            env="SHARD_RANGE"),
+    Setting("master_addr", _str, "", "a replica's master, host:port of its RESP port",
+            env="MASTER_ADDR"),
+    Setting("write_quorum", _int(1, 1000), 2,
+            "copies (the master counts as one) that must hold a write before it is answered",
+            runtime=True),
+    Setting("quorum_timeout_ms", _int(1), 2000, "how long a write waits for its quorum",
+            runtime=True),
+    Setting("repl_backlog_size", _memory(16 * 1024), 1024 * 1024,
+            "replication backlog kept per shard for partial resyncs", runtime=True),
+    Setting("repl_sync_rate", _memory(0), 0,
+            "full-sync throughput cap in bytes per second (0: unlimited)", runtime=True),
+    Setting("repl_timeout", _int(1), 60, "seconds without traffic before a replication link "
+            "is considered dead", runtime=True),
+    Setting("enable_read_replicas", _bool, True,
+            "replicas serve reads themselves (read your writes kept)", env="ENABLE_READ_REPLICAS",
+            runtime=True),
     Setting("leveldb_cache_mb", _int(1), 8, "LevelDB block cache per shard, MB"),
     Setting("leveldb_write_buffer_mb", _int(1), 4, "LevelDB memtable size per shard, MB"),
 ]
@@ -172,6 +193,8 @@ class Settings:
             value = setting.parse(text)
         except ValueError as e:
             raise ConfigError(f"invalid value for {name}: {e}") from None
+        if name == "client_output_buffer_limit":  # classes not named keep their limits
+            value = {**getattr(self, name), **value}
         setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:
@@ -218,4 +241,43 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
         except ValueError as e:
             raise ConfigError(f"invalid value for {s.name} (from {where}): {e}") from None
         sources[s.name] = where
+    _cross_check(values)
     return Settings(values, sources)
+
+
+def parse_shard_range(text: str, shards: int) -> tuple[int, int]:
+    """'a-b' (or a single 'a') -> (a, b), within the shard count."""
+    if not text:
+        return 0, shards - 1
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not m:
+        raise ValueError(f"'{text}' is not a range like 0-5")
+    a = int(m.group(1))
+    b = int(m.group(2)) if m.group(2) is not None else a
+    if a > b or b >= shards:
+        raise ValueError(f"'{text}' is not within shards 0-{shards - 1}")
+    return a, b
+
+
+def parse_addr(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{text}' is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def _cross_check(values: dict[str, Any]) -> None:
+    """Settings that are only wrong together."""
+    try:
+        parse_shard_range(values["shard_range"], values["shards"])
+    except ValueError as e:
+        raise ConfigError(f"invalid value for shard_range: {e}") from None
+    if values["role"] == "replica":
+        if not values["master_addr"]:
+            raise ConfigError("invalid value for master_addr: a replica needs MASTER_ADDR "
+                              "(host:port of its master's RESP port)")
+    if values["master_addr"]:
+        try:
+            parse_addr(values["master_addr"])
+        except ValueError as e:
+            raise ConfigError(f"invalid value for master_addr: {e}") from None

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from photon import __version__
 from photon.client import Client
-from photon.config import Settings
+from photon.config import Settings, parse_addr, parse_shard_range
 from photon.durability import Durability
 from photon.errors import ConfigError
 from photon.keyspace.keyspace import Keyspace
 from photon.keyspace import maintenance
+from photon.replication.stream import REPL_KEY
 from photon.stats import SlowLog, Stats
 from photon.storage.engine import Engine
 
@@ -90,6 +91,7 @@ class Server:
         self.node_id = node_id or resolve_node_id(config)
         self.engines = engines if engines is not None else open_engines(config, self.node_id)
         self.keyspace = Keyspace(self.engines, config.databases)
+        self.shard_range = parse_shard_range(config.shard_range, len(self.engines))
         self.durability = Durability(self.keyspace, config.appendfsync)
         self.stats = Stats()
         self.slowlog = SlowLog(config.slowlog_log_slower_than, config.slowlog_max_len)
@@ -97,6 +99,7 @@ class Server:
         self.monitors: set[Client] = set()
         self.watchers: dict[tuple[int, bytes], set[Client]] = {}
         self.command_checks: list[CommandCheck] = []
+        self.write_checks: list[CommandCheck] = []
         self.touch_hooks: list[Callable[[list[tuple[int, bytes]]], None]] = []
         self.disconnect_hooks: list[Callable[[Client], None]] = []
         self.cron_hooks: list[Callable[[], None]] = []
@@ -127,6 +130,13 @@ class Server:
             "proto_max_bulk_len": self._set_max_bulk,
             "log_level": lambda v: logging.getLogger("photon").setLevel(_LEVELS[v]),
         }
+        from photon.replication.master import Master
+
+        self.master = Master(self)
+        self.replica: Any = None
+        self.forwarder: Any = None
+        if self.shard_range != (0, len(self.engines) - 1):
+            self.command_checks.append(self._check_shard_range)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -147,6 +157,8 @@ class Server:
 
             self.http = await start_http(self)
         self._cron_task = loop.create_task(self._cron())
+        if self.config.role == "replica":
+            self.follow(*parse_addr(self.config.master_addr))
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
                  len(self.engines), Path(self.config.data_dir).resolve() / self.node_id)
@@ -175,6 +187,8 @@ class Server:
             srv.close()
         if self._cron_task is not None:
             self._cron_task.cancel()
+        if self.replica is not None:
+            await self.replica.stop()
         for client in list(self.clients.values()):
             client.close()
         if self.http is not None:
@@ -196,6 +210,9 @@ class Server:
                 if now - last_second >= 1:
                     last_second = now
                     self.durability.every_second()
+                    self.master.heartbeat()
+                    if self.replica is not None:
+                        self.replica.heartbeat()
             except Exception:
                 log.exception("cron failed")
 
@@ -309,6 +326,79 @@ class Server:
     def _set_max_bulk(self, value: int) -> None:
         for c in self.clients.values():
             c.parser.max_bulk = value
+
+    # --- replication roles -------------------------------------------------------------
+
+    def after_write(self, c: Client, reply: Any, marks: dict[int, int]) -> Any:
+        return self.master.after_write(c, reply, marks)
+
+    def follow(self, host: str, port: int) -> None:
+        """Become (or stay) a replica of host:port; REPLICAOF and start-up with NODE_ROLE."""
+        from photon.replication.forward import Forwarder
+        from photon.replication.replica import Replica
+
+        if self.replica is not None:
+            asyncio.get_running_loop().create_task(self.replica.stop())
+        else:
+            self.command_checks.append(self._replica_check)
+        self.role = "replica"
+        self.keyspace.expire_deletes = False
+        for link in list(self.master.links.values()):
+            link.client.abort()
+        self.replica = Replica(self, host, port)
+        self.forwarder = Forwarder(self.replica)
+        self.replica.start()
+        log.info("Replicating from master %s:%d", host, port)
+
+    def promote(self) -> None:
+        """REPLICAOF NO ONE: stop following and take writes, under a new history id."""
+        if self.replica is None:
+            return
+        asyncio.get_running_loop().create_task(self.replica.stop())
+        self.replica = None
+        self.forwarder = None
+        self.command_checks.remove(self._replica_check)
+        self.role = "master"
+        self.keyspace.expire_deletes = True
+        self.master.active = True
+        for pos, engine in zip(self.master.positions, self.engines):
+            pos.new_history()
+            engine.write({REPL_KEY: pos.record()})
+        log.info("Promoted to master (new replication id %s)", self.master.replid.decode())
+
+    def _replica_check(self, c: Client, cmd: "Command", argv: list[bytes]) -> Any:
+        """On a replica: writes go to the master (or are refused for READONLY clients), and
+        so do reads when read replicas are off."""
+        if cmd.name in ("exec",) and c.multi is not None and c.multi:
+            if any(q.write for q, _ in c.multi) or not self.config.enable_read_replicas:
+                if c.watch_dirty:
+                    return None
+                queued = [args for _, args in c.multi]
+                watched = [key for (db, key) in c.watched if db == c.db]
+                c.multi = None
+                c.multi_dirty = False
+                unwatch(self, c)
+                block = ([[b"WATCH", *watched]] if watched else []) + [[b"MULTI"], *queued,
+                                                                        [b"EXEC"]]
+                return self.forwarder.forward(c, block)
+            return None
+        if c.multi is not None or cmd.name.startswith("photon."):
+            return None
+        if cmd.write:
+            if c.direct_replica:
+                return "READONLY You can't write against a read only replica."
+            return self.forwarder.forward(c, [argv])
+        if cmd.readonly and not self.config.enable_read_replicas and not c.direct_replica:
+            return self.forwarder.forward(c, [argv])
+        return None
+
+    def _check_shard_range(self, c: Client, cmd: "Command", argv: list[bytes]) -> str | None:
+        first, last = self.shard_range
+        shard_of = self.keyspace.shard_of
+        for key in cmd.keys(argv):
+            if not first <= shard_of(key) <= last:
+                return "CLUSTERDOWN Hash slot not served"
+        return None
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono

@@ -67,8 +67,10 @@ def execute(c: "Client", argv: list[bytes]) -> Any:
         arity = cmd.arity
         n = len(argv)
         if ((n == arity or (arity < 0 and n >= -arity)) and c.multi is None
-                and c.authenticated and not c.subscribed and not c.server.command_checks):
-            return call(c, cmd, argv)
+                and c.authenticated and not c.subscribed):
+            server = c.server
+            if not server.command_checks and not (cmd.write and server.write_checks):
+                return call(c, cmd, argv)
     try:
         cmd = resolve(argv)
     except RedisError as e:
@@ -85,10 +87,11 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         return _reject(c, cmd, NOAUTH)
     if c.multi is not None and cmd.no_multi:
         return _reject(c, cmd, "ERR Command not allowed inside a transaction")
-    for check in server.command_checks:
-        error = check(c, cmd, argv)
-        if error is not None:
-            return _reject(c, cmd, error)
+    checks = server.command_checks + server.write_checks if cmd.write else server.command_checks
+    for check in checks:
+        verdict = check(c, cmd, argv)
+        if verdict is not None:
+            return _reject(c, cmd, verdict) if isinstance(verdict, str) else verdict
     if c.subscribed and not c.resp3 and argv[0].lower() not in _SUBSCRIBED_OK:
         return _reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE"
                                " / PING / QUIT / RESET are allowed in this context" % cmd.name)
@@ -132,6 +135,9 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     server.stats.commands += 1
     if elapsed > server.slowlog.threshold_s:
         server.slowlog.add(c, argv, elapsed * 1e6)
+    if ks.marks and not c.in_exec:
+        marks, ks.marks = ks.marks, {}
+        reply = server.after_write(c, reply, marks)
     if ks.touched:
         server.keys_touched()
     if server.monitors:

@@ -55,6 +55,7 @@ class Keyspace:
         self.touched: list[tuple[int, bytes]] = []
         self.expire_deletes = True
         self.commit_hooks: list[CommitHook] = []
+        self.marks: dict[int, int] = {}  # shard -> replication offset of this command's writes
         self.written_shards: set[int] = set()
         self._version = 0
         self.clock_ms = int(time.time() * 1000)

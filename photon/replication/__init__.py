@@ -1,0 +1,1 @@
+"""Replication: each shard's writes streamed to replicas, acknowledged by quorum (DESIGN §5)."""

@@ -1,0 +1,109 @@
+"""A replica passes writes (and, with read replicas off, reads) to its master on behalf of its
+clients, one upstream connection per client so order is kept, and relays the master's reply
+byte for byte. It waits until it has applied the write itself before relaying, so the client
+reads its own writes from this replica."""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+import hiredis
+
+from photon.errors import RedisError
+from photon.protocol.reply import Raw
+from photon.replication.stream import request
+
+if TYPE_CHECKING:
+    from photon.client import Client
+    from photon.replication.replica import Replica
+
+MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
+              "'no'.")
+
+
+class _Upstream(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader()
+        self.waiting: deque[asyncio.Future] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            if self.waiting:
+                fut = self.waiting.popleft()
+                if not fut.done():
+                    fut.set_result(reply)
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        while self.waiting:
+            fut = self.waiting.popleft()
+            if not fut.done():
+                fut.set_result(hiredis.ReplyError(MASTERDOWN))
+
+    def call(self, data: bytes) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting.append(fut)
+        self.transport.write(data)  # type: ignore[union-attr]
+        return fut
+
+
+def encode_commands(commands: list[list[bytes]]) -> bytes:
+    return b"".join(request(*argv) for argv in commands)
+
+
+class Forwarder:
+    def __init__(self, replica: "Replica") -> None:
+        self.replica = replica
+        self.upstreams: dict[int, _Upstream] = {}
+        replica.server.disconnect_hooks.append(self.client_gone)
+
+    def client_gone(self, c: "Client") -> None:
+        up = self.upstreams.pop(c.id, None)
+        if up is not None and up.transport is not None:
+            up.transport.close()
+
+    async def _upstream(self, c: "Client") -> _Upstream:
+        up = self.upstreams.get(c.id)
+        if up is not None and not up.closed:
+            return up
+        loop = asyncio.get_running_loop()
+        r = self.replica
+        _, up = await loop.create_connection(_Upstream, r.host, r.port)
+        auth = r.server.config.__dict__.get("masterauth")
+        if auth:
+            reply = await up.call(request(b"AUTH", auth.encode()))
+            if isinstance(reply, hiredis.ReplyError):
+                up.transport.close()  # type: ignore[union-attr]
+                raise RedisError(str(reply))
+        self.upstreams[c.id] = up
+        return up
+
+    def forward(self, c: "Client", commands: list[list[bytes]]) -> asyncio.Future:
+        """Run the commands on the master for ``c``; the future gives the last one's reply."""
+        return asyncio.get_running_loop().create_task(self._forward(c, commands))
+
+    async def _forward(self, c: "Client", commands: list[list[bytes]]):
+        try:
+            up = await self._upstream(c)
+        except OSError:
+            return RedisError(MASTERDOWN)
+        reply = await up.call(request(b"PHOTON.FWD", b"3" if c.resp3 else b"2", c.db,
+                                      encode_commands(commands)))
+        if isinstance(reply, hiredis.ReplyError):
+            return RedisError(str(reply))
+        encoded, flat = reply[0], reply[1]
+        marks = dict(zip(flat[::2], flat[1::2]))
+        if marks and not self.replica.applied(marks):
+            timeout = self.replica.server.config.quorum_timeout_ms / 1000
+            try:
+                await asyncio.wait_for(asyncio.shield(self.replica.wait_applied(marks)), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return Raw(encoded)

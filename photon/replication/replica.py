@@ -1,0 +1,312 @@
+"""The replica side: connect to the master's RESP port, ask for each shard's stream from the
+position stored with its data, apply entries (each one engine write with its new position),
+acknowledge, and take full syncs into a fresh LevelDB that replaces the shard when complete."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import hiredis
+
+from photon.keyspace import encoding as enc
+from photon.replication.stream import REPL_KEY, Position, decode_ops, message, request
+
+if TYPE_CHECKING:
+    from photon.server import Server
+
+log = logging.getLogger("photon.replication")
+
+
+class _Link(asyncio.Protocol):
+    def __init__(self, replica: "Replica") -> None:
+        self.replica = replica
+        self.reader = hiredis.Reader()
+        self.transport: asyncio.Transport | None = None
+        self.lost: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.replica.server.stats.net_input += len(data)
+        self.reader.feed(data)
+        try:
+            while (msg := self.reader.gets()) is not False:
+                self.replica.handle(msg)
+        except Exception as e:  # a broken stream: drop the link, resync from our positions
+            log.exception("Replication stream error: %s", e)
+            self.transport.abort()  # type: ignore[union-attr]
+            return
+        self.replica.send_acks()
+
+    def connection_lost(self, exc) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+
+class Replica:
+    """Keeps this node a copy of its master's shards."""
+
+    def __init__(self, server: "Server", host: str, port: int) -> None:
+        self.server = server
+        self.host = host
+        self.port = port
+        self.state = "connect"
+        self.link: _Link | None = None
+        self.task: asyncio.Task | None = None
+        self.syncing: dict[int, tuple] = {}  # shard -> (engine, replid, offset, path)
+        self.settled: set[int] = set()  # shards streaming live on this link
+        self.applied_at = time.monotonic()
+        self.last_io = time.monotonic()
+        self.unacked: dict[int, int] = {}
+        self.sync_bytes = 0
+        self.sync_started = time.monotonic()
+        self.waiters: list[tuple[dict[int, int], asyncio.Future]] = []
+        self.stopped = False
+
+    @property
+    def master(self):
+        return self.server.master
+
+    def shards(self) -> list[int]:
+        first, last = self.server.shard_range
+        return list(range(first, last + 1))
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self.stopped = True
+        if self.task is not None:
+            self.task.cancel()
+        if self.link is not None and self.link.transport is not None:
+            self.link.transport.abort()
+        for engine, *_ in self.syncing.values():
+            engine.close()
+        self.syncing.clear()
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while not self.stopped:
+            self.state = "connecting"
+            try:
+                loop = asyncio.get_running_loop()
+                _, link = await asyncio.wait_for(
+                    loop.create_connection(lambda: _Link(self), self.host, self.port), 5)
+                self.link = link  # type: ignore[assignment]
+                self.settled = set()
+                self.last_io = time.monotonic()
+                self._handshake()
+                self.state = "sync"
+                log.info("Connected to master %s:%d, asking for %d shards", self.host,
+                         self.port, len(self.shards()))
+                delay = 0.1
+                await link.lost  # type: ignore[attr-defined]
+                log.warning("Lost the link to master %s:%d", self.host, self.port)
+            except (OSError, asyncio.TimeoutError) as e:
+                if self.state != "connect":
+                    log.warning("Cannot reach master %s:%d: %s", self.host, self.port, e)
+            except asyncio.CancelledError:
+                return
+            finally:
+                self._abandon_syncs()
+                self.link = None
+                self.state = "connect"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _handshake(self) -> None:
+        config = self.server.config
+        parts: list[bytes] = []
+        if config.__dict__.get("masterauth"):
+            parts.append(request(b"AUTH", config.masterauth.encode()))
+        req: list[bytes | int] = [b"PHOTON.SYNC", self.server.node_id.encode(),
+                                  config.bind.split()[0].encode(), self.server.port]
+        for shard in self.shards():
+            pos = self.master.positions[shard]
+            req += [shard, pos.replid, pos.offset]
+        parts.append(request(*req))
+        self._write(b"".join(parts))
+
+    def _write(self, data: bytes) -> None:
+        if self.link is not None and self.link.transport is not None:
+            self.link.transport.write(data)
+
+    # --- the stream ----------------------------------------------------------------------
+
+    def handle(self, msg) -> None:
+        self.last_io = time.monotonic()
+        if isinstance(msg, hiredis.ReplyError):
+            log.error("Master refused replication: %s", msg)
+            self.link.transport.abort()  # type: ignore[union-attr]
+            return
+        if not isinstance(msg, list):
+            return  # +OK of AUTH
+        kind = msg[0]
+        if kind == b"W":
+            self.apply(msg[1], msg[2], msg[3])
+        elif kind == b"SNAP":
+            engine = self.syncing[msg[1]][0]
+            engine.write(decode_ops(msg[2]))
+            self.sync_bytes += len(msg[2])
+        elif kind == b"FULLSYNC":
+            self._begin_full_sync(msg[1], msg[2], msg[3])
+        elif kind == b"SNAPEND":
+            self._end_full_sync(msg[1])
+        elif kind == b"CONTINUE":
+            shard, replid, offset = msg[1], msg[2], msg[3]
+            pos = self.master.positions[shard]
+            if pos.offset != offset:
+                raise ValueError(f"CONTINUE at {offset} but shard {shard} is at {pos.offset}")
+            if pos.replid != replid:
+                pos.replid2, pos.offset2 = pos.replid, pos.offset
+                pos.replid = replid
+                self.server.keyspace.engines[shard].write({REPL_KEY: pos.record()})
+            self.unacked[shard] = offset
+            self._settle(shard)
+        elif kind == b"PING":
+            pass
+
+    def apply(self, shard: int, start: int, blob: bytes) -> None:
+        """One entry: data, counters and position in one engine write."""
+        master = self.master
+        pos = master.positions[shard]
+        if start != pos.offset:
+            raise ValueError(f"entry for shard {shard} starts at {start}, we are at {pos.offset}")
+        ops = decode_ops(blob)
+        end = start + len(blob)
+        pos.offset = end
+        ops[REPL_KEY] = pos.record()
+        ks = self.server.keyspace
+        ks.engines[shard].write(ops)
+        master.backlogs[shard].append(start, end, message(b"W", shard, start, blob))
+        touched = ks.touched
+        shard_obj = ks.shards[shard]
+        for k in ops:
+            if len(k) > 1:
+                if k[1] == enc.META and k[0] != enc.INTERNAL:
+                    touched.append((k[0], k[2:]))
+                elif k[0] == enc.INTERNAL and k[1] == ord("c"):
+                    shard_obj.load_counts()
+        self.unacked[shard] = end
+        self.applied_at = time.monotonic()
+        if touched:
+            self.server.keys_touched()
+
+    def send_acks(self) -> None:
+        if not self.unacked:
+            return
+        items: list[bytes | int] = [b"PHOTON.ACK"]
+        for shard, offset in self.unacked.items():
+            items += [shard, offset]
+        self.unacked.clear()
+        self._write(request(*items))
+        self._release_waiters()
+
+    def heartbeat(self) -> None:
+        """Cron: acknowledge our positions even when idle (the master measures lag with it)."""
+        if self.link is None:
+            return
+        if time.monotonic() - self.last_io > self.server.config.repl_timeout:
+            log.warning("No data from master for %ds; reconnecting",
+                        self.server.config.repl_timeout)
+            self.link.transport.abort()  # type: ignore[union-attr]
+            return
+        for shard in self.shards():
+            if shard not in self.syncing:
+                self.unacked[shard] = self.master.positions[shard].offset
+        self.send_acks()
+
+    # --- full sync -------------------------------------------------------------------------
+
+    def _shard_path(self, shard: int) -> Path:
+        return Path(self.server.engines[shard].path)  # type: ignore[attr-defined]
+
+    def _begin_full_sync(self, shard: int, replid: bytes, offset: int) -> None:
+        from photon.storage.leveldb import LevelDBEngine
+
+        path = self._shard_path(shard).with_name(self._shard_path(shard).name + ".sync")
+        shutil.rmtree(path, ignore_errors=True)
+        engine = LevelDBEngine(path, cache_mb=self.server.config.leveldb_cache_mb,
+                               write_buffer_mb=self.server.config.leveldb_write_buffer_mb)
+        self.syncing[shard] = (engine, replid, offset, path)
+        self.state = "sync"
+        log.info("Full sync of shard %d from master starting (master offset %d)", shard, offset)
+        self.sync_started = time.monotonic()
+
+    def _end_full_sync(self, shard: int) -> None:
+        from photon.storage.leveldb import LevelDBEngine
+
+        engine, replid, offset, path = self.syncing.pop(shard)
+        engine.write({REPL_KEY: Position(replid, offset).record()})
+        engine.sync()
+        engine.close()
+        server = self.server
+        ks = server.keyspace
+        live = self._shard_path(shard)
+        ks.engines[shard].close()
+        old = live.with_name(live.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        live.rename(old)
+        path.rename(live)
+        shutil.rmtree(old, ignore_errors=True)
+        fresh = LevelDBEngine(live, cache_mb=server.config.leveldb_cache_mb,
+                              write_buffer_mb=server.config.leveldb_write_buffer_mb)
+        ks.engines[shard] = fresh
+        ks.shards[shard].engine = fresh
+        ks.shards[shard].load_counts()
+        pos = self.master.positions[shard]
+        pos.replid, pos.offset = replid, offset
+        pos.replid2, pos.offset2 = b"0" * 40, -1
+        self.master.backlogs[shard].entries.clear()
+        self.master.backlogs[shard].size = 0
+        self.unacked[shard] = offset
+        log.info("Full sync of shard %d done at offset %d (%.2fs)", shard, offset,
+                 time.monotonic() - self.sync_started)
+        self._settle(shard)
+
+    def _abandon_syncs(self) -> None:
+        for shard, (engine, _, _, path) in list(self.syncing.items()):
+            engine.close()
+            shutil.rmtree(path, ignore_errors=True)
+            log.warning("Full sync of shard %d abandoned; the shard keeps its previous data",
+                        shard)
+        self.syncing.clear()
+
+    def _settle(self, shard: int) -> None:
+        self.settled.add(shard)
+        if len(self.settled) == len(self.shards()) and self.state != "connected":
+            self.state = "connected"
+            log.info("Replica in step with master %s:%d (offset %d)", self.host, self.port,
+                     self.master.offset)
+
+    # --- read your writes ------------------------------------------------------------------
+
+    def applied(self, marks: dict[int, int]) -> bool:
+        positions = self.master.positions
+        return all(positions[s].offset >= o for s, o in marks.items())
+
+    def wait_applied(self, marks: dict[int, int]) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        if self.applied(marks):
+            fut.set_result(True)
+        else:
+            self.waiters.append((marks, fut))
+        return fut
+
+    def _release_waiters(self) -> None:
+        if not self.waiters:
+            return
+        keep = []
+        for marks, fut in self.waiters:
+            if fut.done():
+                continue
+            if self.applied(marks):
+                fut.set_result(True)
+            else:
+                keep.append((marks, fut))
+        self.waiters = keep
