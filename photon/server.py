@@ -130,9 +130,11 @@ class Server:
             "proto_max_bulk_len": self._set_max_bulk,
             "log_level": lambda v: logging.getLogger("photon").setLevel(_LEVELS[v]),
         }
+        from photon.replication import views
         from photon.replication.master import Master
 
         self.master = Master(self)
+        views.install(self)
         self.replica: Any = None
         self.forwarder: Any = None
         if self.shard_range != (0, len(self.engines) - 1):
