@@ -159,6 +159,8 @@ SETTINGS: list[Setting] = [
     Setting("write_quorum", _int(1, 1000), 2,
             "copies (the master counts as one) that must hold a write before it is answered",
             runtime=True),
+    Setting("replication_factor", _int(1, 1000), 3,
+            "copies of each shard in a replicated group (the master and its replicas)"),
     Setting("quorum_timeout_ms", _int(1), 2000, "how long a write waits for its quorum",
             runtime=True),
     Setting("repl_backlog_size", _memory(16 * 1024), 1024 * 1024,
@@ -281,3 +283,7 @@ def _cross_check(values: dict[str, Any]) -> None:
             parse_addr(values["master_addr"])
         except ValueError as e:
             raise ConfigError(f"invalid value for master_addr: {e}") from None
+    if values["role"] != "standalone" and values["write_quorum"] > values["replication_factor"]:
+        raise ConfigError(f"invalid value for write_quorum: {values['write_quorum']} is above "
+                          f"replication_factor {values['replication_factor']}, so no write could "
+                          "ever be acknowledged")

@@ -135,6 +135,10 @@ class Server:
 
         self.master = Master(self)
         views.install(self)
+        from photon.cluster import ClusterState, ReplicationConfig
+
+        self.cluster = ClusterState(self.node_id, ReplicationConfig.from_settings(config),
+                                    server=self)
         self.replica: Any = None
         self.forwarder: Any = None
         if self.shard_range != (0, len(self.engines) - 1):
@@ -145,6 +149,10 @@ class Server:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.shutdown_event = asyncio.Event()
+        if self.config.http_port:
+            from photon.admin.http import start_http
+
+            self.http = await start_http(self)
         for host in self.config.bind.split():
             srv = await loop.create_server(lambda: Client(self), host=host, port=self.port,
                                            reuse_address=True, backlog=511)
@@ -154,10 +162,6 @@ class Server:
         for srv in self.listeners:
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.config.http_port:
-            from photon.admin.http import start_http
-
-            self.http = await start_http(self)
         self._cron_task = loop.create_task(self._cron())
         if self.config.role == "replica":
             self.follow(*parse_addr(self.config.master_addr))
@@ -401,6 +405,15 @@ class Server:
             if not first <= shard_of(key) <= last:
                 return "CLUSTERDOWN Hash slot not served"
         return None
+
+    def internal_client(self) -> Client:
+        """A socketless, authenticated client for commands the node runs on its own behalf."""
+        c = self.__dict__.get("_internal_client")
+        if c is None:
+            c = self._internal_client = Client(self)
+            c.authenticated = True
+            c.kind = "internal"
+        return c
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono

@@ -1,7 +1,6 @@
 """The HTTP sidecar: the spec's admin endpoints and Prometheus metrics. It only reads state."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -12,51 +11,24 @@ if TYPE_CHECKING:
     from photon.server import Server
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def node_view(server: "Server") -> dict[str, Any]:
-    return {
-        "id": server.node_id,
-        "role": server.role.capitalize() if server.role != "replica" else "Replica",
-        "addr": f"{server.config.bind.split()[0]}:{server.port}",
-        "http_addr": f"{server.config.bind.split()[0]}:{server.http_port}",
-        "shard_range": {"start": 0, "end": len(server.engines) - 1},
-        "last_heartbeat": _iso(__import__("time").time()),
-    }
-
-
 def health(server: "Server") -> dict[str, Any]:
+    """The spec's /_health document, with a few more fields."""
+    first, last = server.shard_range
     return {
-        "status": "healthy",
+        "status": server.cluster.health(),
         "role": server.role,
-        "shard_range": {"start": 0, "end": len(server.engines) - 1},
-        "connected_replicas": 0,
+        "shard_range": {"start": first, "end": last},
+        "connected_replicas": server.master.online_links(),
         "node_id": server.node_id,
         "uptime_seconds": int(server.uptime()),
     }
-
-
-def cluster(server: "Server") -> dict[str, Any]:
-    return {
-        "nodes": [node_view(server)],
-        "shards": len(server.engines),
-        "replica_count": 0,
-        "health": "healthy",
-    }
-
-
-def replication(server: "Server") -> dict[str, Any]:
-    return {"role": server.role, "node_id": server.node_id, "replicas": []}
 
 
 async def start_http(server: "Server") -> web.AppRunner:
     app = web.Application()
     views = server.admin_views
     views.setdefault("/_health", health)
-    views.setdefault("/_admin/cluster", cluster)
-    views.setdefault("/_admin/replication", replication)
+    views.setdefault("/_admin/cluster", lambda s: s.cluster.view())
 
     def json_view(path: str):
         async def handler(request: web.Request) -> web.Response:

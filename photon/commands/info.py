@@ -67,6 +67,7 @@ def _server(s: "Server") -> list[tuple[str, Any]]:
         ("python_version", platform.python_version()),
         ("node_id", s.node_id),
         ("shards", len(s.engines)),
+        ("shard_range", "%d-%d" % s.shard_range),
     ]
 
 

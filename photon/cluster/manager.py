@@ -1,0 +1,130 @@
+"""ReplicationManager: the spec's write and read calls, routed by the cluster's node table.
+
+Inside a running node (a ClusterState that belongs to a server) a write goes through the
+node's own command gate, so it is applied and acknowledged by the same quorum machinery
+clients use. Outside one (a program that built a ClusterState and joined a cluster), writes go
+to the shard's master and reads to one of its replicas over RESP.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+
+from photon.cluster.resp import RespConnection
+from photon.cluster.state import ClusterState, NodeInfo
+from photon.errors import RedisError
+
+INSUFFICIENT = "Insufficient replicas for write quorum"
+
+
+class QuorumError(RedisError):
+    """The spec's "Insufficient replicas for write quorum"."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"NOQUORUM {INSUFFICIENT}" + (f" ({detail})" if detail else ""))
+
+
+class ReplicationManager:
+    def __init__(self, cluster: ClusterState) -> None:
+        self.cluster = cluster
+        self._conns: dict[str, RespConnection] = {}
+
+    async def write(self, key: bytes | str, value: bytes | str) -> None:
+        """Store value under key on write_quorum copies, or raise QuorumError."""
+        key = key.encode() if isinstance(key, str) else key
+        value = value.encode() if isinstance(value, str) else value
+        cluster = self.cluster
+        shard = cluster.calculate_shard(key)
+        if cluster.server is not None:
+            await self._local(b"SET", key, value)
+            return
+        nodes = await cluster.get_shard_nodes(shard)
+        if len(nodes) < cluster.config.write_quorum:
+            raise QuorumError(f"shard {shard} has {len(nodes)} of "
+                              f"{cluster.config.write_quorum} copies online")
+        master = cluster.master_of(shard)
+        if master is None:
+            raise QuorumError(f"shard {shard} has no master")
+        try:
+            await self._call(master, b"SET", key, value)
+        except RedisError as e:
+            if e.message.startswith("NOQUORUM"):
+                raise QuorumError() from None
+            raise
+
+    async def read(self, key: bytes | str) -> bytes | None:
+        """The value of key, from a replica when read replicas are enabled (load spreading)."""
+        key = key.encode() if isinstance(key, str) else key
+        cluster = self.cluster
+        shard = cluster.calculate_shard(key)
+        replicas = cluster.replicas_of(shard) if cluster.config.enable_read_replicas else []
+        for node in random.sample(replicas, len(replicas)):
+            try:
+                return await self._call(node, b"GET", key)
+            except (OSError, ConnectionError):
+                continue
+        if cluster.server is not None:
+            return await self._local(b"GET", key)
+        master = cluster.master_of(shard)
+        if master is None:
+            raise RedisError(f"CLUSTERDOWN shard {shard} has no reachable node")
+        return await self._call(master, b"GET", key)
+
+    async def close(self) -> None:
+        for conn in self._conns.values():
+            await conn.close()
+        self._conns.clear()
+
+    async def _call(self, node: NodeInfo, *argv: bytes):
+        conn = self._conns.get(node.id)
+        if conn is None:
+            conn = self._conns[node.id] = await RespConnection.open(node.addr)
+        try:
+            return await conn.call(*argv)
+        except (OSError, ConnectionError):
+            self._conns.pop(node.id, None)
+            raise
+
+    async def _local(self, *argv: bytes):
+        """Run a command through this node's gate, as an internal client."""
+        from photon.commands.dispatch import execute
+        from photon.protocol.reply import Status
+
+        server = self.cluster.server
+        client = server.internal_client()
+        reply = execute(client, list(argv))
+        if isinstance(reply, asyncio.Future):
+            reply = await reply
+        if isinstance(reply, RedisError):
+            if reply.message.startswith("NOQUORUM"):
+                raise QuorumError()
+            raise reply
+        return None if isinstance(reply, Status) else reply
+
+
+async def join(cluster: ClusterState, addr: str) -> ClusterState:
+    """Fill a ClusterState from a running node: it, its master or replicas (ROLE, INFO)."""
+    seen: set[str] = set()
+    pending = [addr]
+    while pending:
+        a = pending.pop()
+        if a in seen:
+            continue
+        seen.add(a)
+        conn = await RespConnection.open(a)
+        try:
+            info = (await conn.call(b"INFO", b"server")).decode()
+            fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+            role = await conn.call(b"ROLE")
+        finally:
+            await conn.close()
+        node_id = fields.get("node_id", a)
+        shards = int(fields.get("shards", cluster.config.shard_count))
+        first, _, last = fields.get("shard_range", f"0-{shards - 1}").partition("-")
+        if role[0] == b"master":
+            cluster.add_node(NodeInfo(node_id, "master", a, (int(first), int(last))))
+            pending += [f"{r[0].decode()}:{r[1].decode()}" for r in role[2]]
+        else:
+            cluster.add_node(NodeInfo(node_id, "replica", a, (int(first), int(last))))
+            pending.append(f"{role[1].decode()}:{role[2]}")
+    return cluster
