@@ -20,6 +20,7 @@ from photon.storage.engine import Engine
 _COUNTS = struct.Struct(">qq")
 _HEAD = struct.Struct(">BBQ")
 _MISSING = object()
+_NO_EXPIRY = bytes(8)
 
 
 class Shard:
@@ -260,6 +261,10 @@ class Keyspace:
                 s.expires[db] += 1
                 self.rput(shard, enc.expiry_key(db, expire, key), b"")
             self.rput(shard, mk, _HEAD.pack(STRING, flags, expire) + value)
+            self.touched.append((db, key))
+            return
+        if old_raw[0] == STRING and not expire and old_raw[2:10] == _NO_EXPIRY:
+            self.rput(shard, mk, _HEAD.pack(STRING, flags, 0) + value)  # plain overwrite
             self.touched.append((db, key))
             return
         old = Meta.decode(old_raw)
