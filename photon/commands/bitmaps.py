@@ -8,21 +8,21 @@ from photon.keyspace.encoding import FLAG_RAW, STRING
 from photon.util.numbers import parse_int, string2ll
 
 _OFFSET_ERR = "ERR bit offset is not an integer or out of range"
-_MAX_BYTES = 512 * 1024 * 1024
 
 
-def _bit_offset(arg: bytes) -> int:
+def _bit_offset(c, arg: bytes) -> int:
+    """getBitOffsetFromArgument: a bit offset whose byte fits in proto-max-bulk-len."""
     v = string2ll(arg)
-    if v is None or v < 0 or (v >> 3) >= _MAX_BYTES:
+    if v is None or v < 0 or (v >> 3) >= c.server.config.proto_max_bulk_len:
         raise RedisError(_OFFSET_ERR)
     return v
 
 
 @command("setbit", 4, "write denyoom", 1, 1, 1)
 def setbit(c, argv):
-    offset = _bit_offset(argv[2])
+    offset = _bit_offset(c, argv[2])
     bit = string2ll(argv[3])
-    if bit not in (0, 1):
+    if bit is None or bit & ~1:
         raise RedisError("ERR bit is not an integer or out of range")
     ks = c.server.keyspace
     meta = ks.lookup_typed(c.db, argv[1], STRING)
@@ -46,7 +46,7 @@ def setbit(c, argv):
 
 @command("getbit", 3, "readonly fast", 1, 1, 1)
 def getbit(c, argv):
-    offset = _bit_offset(argv[2])
+    offset = _bit_offset(c, argv[2])
     value = c.server.keyspace.get_string(c.db, argv[1]) or b""
     byte = offset >> 3
     if byte >= len(value):
@@ -65,8 +65,8 @@ def _unit(arg: bytes) -> bool:
 
 
 def _clamp(start: int, end: int, total: int) -> tuple[int, int] | None:
-    if start < 0 and end < 0 and start > end:
-        return None
+    """Negative indexes count from the end, then both are clipped to the string; None when
+    the range is empty. (BITCOUNT first answers 0 for two negatives the wrong way round.)"""
     if start < 0:
         start += total
     if end < 0:
@@ -90,13 +90,16 @@ def _bits(value: bytes, first: int, last: int) -> tuple[int, int]:
 
 @command("bitcount", -2, "readonly", 1, 1, 1)
 def bitcount(c, argv):
-    ks = c.server.keyspace
+    # Redis's order: the key first (a missing key is 0 whatever the other arguments say),
+    # then start and end, then the unit.
+    value = c.server.keyspace.get_string(c.db, argv[1])
+    if value is None:
+        return 0
     if len(argv) in (4, 5):
         start, end = parse_int(argv[2]), parse_int(argv[3])
-        isbit = _unit(argv[4]) if len(argv) == 5 else False
-        value = ks.get_string(c.db, argv[1])
-        if value is None:
+        if start < 0 and end < 0 and start > end:
             return 0
+        isbit = _unit(argv[4]) if len(argv) == 5 else False
         total = len(value) * (8 if isbit else 1)
         span = _clamp(start, end, total)
         if span is None:
@@ -105,8 +108,7 @@ def bitcount(c, argv):
             return int.from_bytes(value[span[0]:span[1] + 1], "big").bit_count()
         return _bits(value, span[0], span[1])[0].bit_count()
     if len(argv) == 2:
-        value = ks.get_string(c.db, argv[1])
-        return 0 if value is None else int.from_bytes(value, "big").bit_count()
+        return int.from_bytes(value, "big").bit_count()
     raise syntax()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from photon import REDIS_VERSION
-from photon.commands.keys import select_db
-from photon.commands.table import command, container
+from photon.commands.keys import c_string, select_db
+from photon.commands.table import COMMANDS, command, container
 from photon.errors import RedisError, syntax
 from photon.protocol.reply import OK, PONG, Status, Verbatim
 from photon.util.numbers import string2ll
@@ -82,24 +82,21 @@ def hello(c, argv):
         if v < 2 or v > 3:
             raise RedisError("NOPROTO unsupported protocol version")
         proto = v
-    creds = None
     name = None
     i = 2
     while i < len(argv):
+        # As Redis: options act in order, so AUTH is tried before a later bad SETNAME.
         opt = argv[i].lower()
         left = len(argv) - i - 1
         if opt == b"auth" and left >= 2:
-            creds = (argv[i + 1], argv[i + 2])
+            authenticate(c, argv[i + 1], argv[i + 2])
             i += 3
         elif opt == b"setname" and left >= 1:
             name = argv[i + 1]
             check_client_name(name)
             i += 2
         else:
-            raise RedisError("ERR Syntax error in HELLO option '%s'" %
-                             argv[i].decode("utf-8", "replace"))
-    if creds is not None:
-        authenticate(c, *creds)
+            raise RedisError("ERR Syntax error in HELLO option '%s'" % c_string(argv[i]))
     if not c.authenticated:
         raise RedisError("NOAUTH HELLO must be called with the client already authenticated, "
                          "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
@@ -191,28 +188,39 @@ def _client_type(c) -> bytes:
 
 @command("client|list", -2, "admin noscript loading stale", 0, 0, 0)
 def client_list(c, argv):
+    _as_exec(c)
     clients = list(c.server.clients.values())
-    if len(argv) >= 4 and argv[2].lower() == b"type" and len(argv) == 4:
+    if len(argv) == 4 and argv[2].lower() == b"type":
         kind = argv[3].lower()
         if kind not in _CLIENT_TYPES:
-            raise RedisError("ERR Unknown client type '%s'" % argv[3].decode("utf-8", "replace"))
+            raise RedisError("ERR Unknown client type '%s'" % c_string(argv[3]))
         kind = b"replica" if kind == b"slave" else kind
         clients = [x for x in clients if _client_type(x) == kind]
-    elif len(argv) >= 4 and argv[2].lower() == b"id":
-        ids = set()
+    elif len(argv) > 3 and argv[2].lower() == b"id":
+        # One line per id given, in that order; ids of no client are skipped.
+        by_id = c.server.clients
+        picked = []
         for arg in argv[3:]:
             v = string2ll(arg)
-            if v is None or v <= 0:
+            if v is None:
                 raise RedisError("ERR Invalid client ID")
-            ids.add(v)
-        clients = [x for x in clients if x.id in ids]
+            if v in by_id:
+                picked.append(by_id[v])
+        clients = picked
     elif len(argv) != 2:
         raise syntax()
     return Verbatim("".join(x.describe() + "\n" for x in clients).encode())
 
 
+def _as_exec(c) -> None:
+    """Inside EXEC, Redis's last command is still the EXEC itself."""
+    if c.in_exec:
+        c.last_cmd = COMMANDS[b"exec"]
+
+
 @command("client|info", 2, "noscript loading stale", 0, 0, 0)
 def client_info(c, argv):
+    _as_exec(c)
     return Verbatim((c.describe() + "\n").encode())
 
 
@@ -220,12 +228,12 @@ def client_info(c, argv):
 def client_kill(c, argv):
     clients = list(c.server.clients.values())
     if len(argv) == 3:
-        addr = argv[2].decode("utf-8", "replace")
+        addr = argv[2].decode("utf-8", "surrogateescape")
         victims = [x for x in clients if x.addr == addr]
         if not victims:
             raise RedisError("ERR No such client")
         for v in victims:
-            v.close()
+            _kill(c, v)
         return OK
     filters = []
     skipme = True
@@ -234,7 +242,7 @@ def client_kill(c, argv):
         if i + 1 >= len(argv):
             raise syntax()
         opt, val = argv[i].lower(), argv[i + 1]
-        text = val.decode("utf-8", "replace")
+        text = val.decode("utf-8", "surrogateescape")
         if opt == b"id":
             ident = string2ll(val)
             if ident is None or ident <= 0:
@@ -243,7 +251,7 @@ def client_kill(c, argv):
         elif opt == b"type":
             kind = val.lower()
             if kind not in _CLIENT_TYPES:
-                raise RedisError("ERR Unknown client type '%s'" % text)
+                raise RedisError("ERR Unknown client type '%s'" % c_string(val))
             kind = b"replica" if kind == b"slave" else kind
             filters.append(lambda x, kind=kind: _client_type(x) == kind)
         elif opt == b"addr":
@@ -251,6 +259,8 @@ def client_kill(c, argv):
         elif opt == b"laddr":
             filters.append(lambda x, text=text: x.laddr == text)
         elif opt == b"user":
+            if val != b"default":  # the only user photon has
+                raise RedisError("ERR No such user '%s'" % c_string(val))
             filters.append(lambda x, val=val: x.user == val)
         elif opt == b"skipme":
             yes = val.lower()
@@ -263,9 +273,18 @@ def client_kill(c, argv):
     killed = 0
     for x in clients:
         if all(f(x) for f in filters) and not (skipme and x is c):
-            x.close()
+            _kill(c, x)
             killed += 1
     return killed
+
+
+def _kill(c, victim) -> None:
+    """Close a client; the caller itself goes after its reply is written, as Redis's
+    CLIENT_CLOSE_AFTER_REPLY."""
+    if victim is c:
+        c.closing = True
+    else:
+        victim.close()
 
 
 @command("client|help", 2, "loading stale", 0, 0, 0)

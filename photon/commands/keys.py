@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ from photon.keyspace.encoding import TYPE_BY_NAME, TYPE_NAMES, Meta
 from photon.keyspace.keyspace import copy_into
 from photon.protocol.reply import OK, Status
 from photon.util.glob import compile_glob
-from photon.util.numbers import INT64_MAX, INT64_MIN, parse_int, string2ll
+from photon.util.numbers import INT64_MAX, INT64_MIN, parse_int
 
 # OBJECT ENCODING per type; each type's module registers its own.
 ENCODINGS: dict[int, Callable] = {}
@@ -46,13 +47,28 @@ def type_(c, argv):
     return Status(b"none" if meta is None else TYPE_NAMES[meta.type])
 
 
+INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def get_int_arg(arg: bytes) -> int:
+    """getIntFromObjectOrReply: a long long, then Redis's own range message for an int."""
+    v = parse_int(arg)
+    if not INT_MIN <= v <= INT_MAX:
+        raise RedisError("ERR value is out of range, value must between %d and %d" %
+                         (INT_MIN, INT_MAX))
+    return v
+
+
 def select_db(c, arg: bytes) -> int:
-    db = string2ll(arg)
-    if db is None or not -(1 << 31) <= db < (1 << 31):
-        raise RedisError("ERR value is not an integer or out of range")
+    db = get_int_arg(arg)
     if not 0 <= db < c.server.keyspace.databases:
         raise RedisError(DB_RANGE)
     return db
+
+
+def c_string(arg: bytes) -> str:
+    """An argument as Redis prints it with %s: up to its first NUL byte, bytes kept as is."""
+    return arg.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _rename(c, argv, nx: bool):
@@ -143,14 +159,14 @@ def _expire(c, argv, unit: int, absolute: bool):
         elif opt == b"lt":
             lt = True
         else:
-            raise RedisError("ERR Unsupported option %s" % arg.decode("utf-8", "replace"))
+            raise RedisError("ERR Unsupported option %s" % c_string(arg))
     if nx and (xx or gt or lt):
         raise RedisError("ERR NX and XX, GT or LT options at the same time are not compatible")
     if gt and lt:
         raise RedisError("ERR GT and LT options at the same time are not compatible")
     when = parse_int(argv[2])
     name = argv[0].lower().decode()
-    if when > INT64_MAX // unit or when < INT64_MIN // unit:
+    if when > INT64_MAX // unit or when < -(-INT64_MIN // unit):  # C division truncates
         raise RedisError(f"ERR invalid expire time in '{name}' command")
     when *= unit
     ks = c.server.keyspace
@@ -204,9 +220,7 @@ def _ttl(c, key: bytes, ms: bool, absolute: bool) -> int:
         return -2
     if not meta.expire:
         return -1
-    if absolute:
-        return meta.expire if ms else meta.expire // 1000
-    left = max(0, meta.expire - ks.clock_ms)
+    left = meta.expire if absolute else max(0, meta.expire - ks.clock_ms)
     return left if ms else (left + 500) // 1000
 
 
@@ -340,15 +354,19 @@ class Cursors:
 CURSORS = Cursors()
 
 
+_CURSOR = re.compile(rb"[+-]?[0-9]+")
+
+
 def parse_cursor(arg: bytes) -> int:
-    text = arg.decode("latin-1")
-    if not text or text[0].isspace():
+    """strtoul as Redis's parseScanCursorOrReply uses it: decimal digits with an optional
+    sign (a minus wraps around), nothing before or after, at most ULONG_MAX in magnitude;
+    the empty string reads as 0."""
+    if not arg:
+        return 0
+    if _CURSOR.fullmatch(arg) is None:
         raise RedisError("ERR invalid cursor")
-    try:
-        v = int(text, 10)
-    except ValueError:
-        raise RedisError("ERR invalid cursor") from None
-    if "_" in text or v >= 1 << 64 or v < -(1 << 64):
+    v = int(arg)
+    if abs(v) >= 1 << 64:
         raise RedisError("ERR invalid cursor")
     return v % (1 << 64)
 
@@ -415,6 +433,43 @@ def object_encoding(c, argv):
     return ENCODINGS[meta.type](ks, c.db, argv[2], meta)
 
 
+def _object_lookup(c, key: bytes):
+    return c.server.keyspace.lookup(c.db, key)
+
+
+@command("object|freq", 3, "readonly", 2, 2, 1)
+def object_freq(c, argv):
+    if _object_lookup(c, argv[2]) is None:
+        return None
+    # Access frequencies exist only under an LFU maxmemory policy; photon has no eviction.
+    raise RedisError("ERR An LFU maxmemory policy is not selected, access frequency not "
+                     "tracked. Please note that when switching between policies at runtime LRU "
+                     "and LFU data will take some time to adjust.")
+
+
+@command("object|idletime", 3, "readonly", 2, 2, 1)
+def object_idletime(c, argv):
+    # Keys live in LevelDB without an access clock: every key reads as just used.
+    return None if _object_lookup(c, argv[2]) is None else 0
+
+
+OBJ_SHARED_REFCOUNT = (1 << 31) - 1
+
+
+@command("object|refcount", 3, "readonly", 2, 2, 1)
+def object_refcount(c, argv):
+    meta = _object_lookup(c, argv[2])
+    if meta is None:
+        return None
+    if meta.type == enc.STRING:
+        from photon.commands.strings import string_encoding
+
+        # Redis shares the integers 0..9999 between keys (OBJ_SHARED_INTEGERS).
+        if string_encoding(meta) == b"int" and 0 <= int(meta.value) < 10000:
+            return OBJ_SHARED_REFCOUNT
+    return 1
+
+
 @command("object|help", 2, "loading stale", 0, 0, 0)
 def object_help(c, argv):
     return [Status(line) for line in (
@@ -422,6 +477,15 @@ def object_help(c, argv):
         b"ENCODING <key>",
         b"    Return the kind of internal representation used in order to store the value",
         b"    associated with a <key>.",
+        b"FREQ <key>",
+        b"    Return the access frequency index of the <key>. The returned integer is",
+        b"    proportional to the logarithm of the recent access frequency of the key.",
+        b"IDLETIME <key>",
+        b"    Return the idle time of the <key>, that is the approximated number of",
+        b"    seconds elapsed since the last access to the key.",
+        b"REFCOUNT <key>",
+        b"    Return the number of references of the value associated with the specified",
+        b"    <key>.",
         b"HELP",
         b"    Prints this help.")]
 

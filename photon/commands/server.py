@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from photon import config as cfg
@@ -12,9 +13,9 @@ from photon.commands.keys import ENCODINGS
 from photon.commands.table import command, container
 from photon.errors import ConfigError, RedisError, syntax
 from photon.keyspace.encoding import STRING
-from photon.protocol.reply import NO_REPLY, OK, Status, Verbatim
+from photon.protocol.reply import NO_REPLY, OK, SetReply, Status, Verbatim
 from photon.util.glob import compile_glob
-from photon.util.numbers import parse_float, string2ll
+from photon.util.numbers import string2ll
 
 log = logging.getLogger("photon.server")
 
@@ -100,6 +101,12 @@ def config_get(c, argv):
     values = config_values(c.server)
     out: dict[bytes, bytes] = {}
     for pattern in argv[2:]:
+        if not any(ch in pattern for ch in b"[*?"):
+            # An exact name answers under the name as given, as Redis's configGetCommand.
+            value = values.get(pattern.decode("utf-8", "surrogateescape").lower())
+            if value is not None and pattern not in out:
+                out[pattern] = value.encode()
+            continue
         match = compile_glob(pattern.lower())
         for name, value in values.items():
             if match(name.encode()):
@@ -107,38 +114,64 @@ def config_get(c, argv):
     return out
 
 
+def _config_error(message: str) -> str:
+    """photon's parse errors in the words Redis 7.0 uses for the same kind of setting."""
+    if re.search(r"is not an integer", message):
+        return "argument couldn't be parsed into an integer"
+    m = re.search(r"(-?\d+) is out of range \((\S+) to (\S+)\)", message)
+    if m:
+        lo = "-9223372036854775808" if m.group(2) == "None" else m.group(2)
+        hi = "9223372036854775807" if m.group(3) == "None" else m.group(3)
+        return f"argument must be between {lo} and {hi} inclusive"
+    if "is not a memory size" in message or "is too small" in message:
+        return "argument must be a memory value"
+    if "is not a boolean" in message:
+        return "argument must be 'yes' or 'no'"
+    m = re.search(r"must be one of (.*)$", message)
+    if m:
+        return f"argument(s) must be one of the following: {m.group(1)}"
+    return message
+
+
 @command("config|set", -4, "admin noscript loading stale", 0, 0, 0)
 def config_set(c, argv):
     if len(argv) % 2:
-        raise RedisError("ERR wrong number of arguments for 'config|set' command")
+        raise syntax()
     pairs = []
-    seen = set()
+    error = None  # Redis reports the first problem it meets
     for i in range(2, len(argv), 2):
-        name = argv[i].decode("utf-8", "replace").lower()
+        given = argv[i].decode("utf-8", "surrogateescape")
+        name = given.lower()
         setting = cfg.BY_CONFIG_NAME.get(name)
         if setting is None:
-            raise RedisError(f"ERR Unknown option or number of arguments for CONFIG SET - "
-                             f"'{name}'")
-        if name in seen:
-            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                             "- duplicate parameter")
-        seen.add(name)
-        if setting is not None and not setting.runtime:
-            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                             "- can't set protected config")
-        pairs.append((name, setting, argv[i + 1].decode("utf-8", "surrogateescape")))
-    for name, setting, text in pairs:
+            if error is None:
+                error = f"ERR Unknown option or number of arguments for CONFIG SET - '{given}'"
+            continue
+        if error is not None:
+            continue
+        if not setting.runtime:
+            error = (f"ERR CONFIG SET failed (possibly related to argument '{given}') - can't "
+                     "set immutable config")
+            continue
+        if any(s is setting for _, s, _ in pairs):
+            error = (f"ERR CONFIG SET failed (possibly related to argument '{given}') - "
+                     "duplicate parameter")
+            continue
+        pairs.append((given, setting, argv[i + 1].decode("utf-8", "surrogateescape")))
+    if error is not None:
+        raise RedisError(error)
+    for given, setting, text in pairs:
         try:
             setting.parse(text)
         except ValueError as e:
-            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                             f"- {e}") from None
-    for name, setting, text in pairs:
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{given}') "
+                             f"- {_config_error(str(e))}") from None
+    for given, setting, text in pairs:
         try:
             c.server.apply_setting(setting.name, text)
         except (ConfigError, ValueError) as e:
-            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                             f"- {e}") from None
+            raise RedisError(f"ERR CONFIG SET failed (possibly related to argument '{given}') "
+                             f"- {_config_error(str(e))}") from None
     return OK
 
 
@@ -162,6 +195,13 @@ def config_help(c, argv):
         b"HELP", b"    Prints this help.")]
 
 
+def subcommand_syntax_error(argv: list[bytes]) -> RedisError:
+    """addReplySubcommandSyntaxError: a subcommand whose own argument count is wrong."""
+    return RedisError("ERR unknown subcommand or wrong number of arguments for '%s'. Try %s "
+                      "HELP." % (argv[1][:128].decode("utf-8", "surrogateescape"),
+                                 argv[0].decode("utf-8", "surrogateescape").upper()))
+
+
 # --- SLOWLOG ------------------------------------------------------------------------------
 
 container("slowlog", -2)
@@ -171,7 +211,7 @@ container("slowlog", -2)
 def slowlog_get(c, argv):
     count = 10
     if len(argv) > 3:
-        raise RedisError("ERR wrong number of arguments for 'slowlog|get' command")
+        raise subcommand_syntax_error(argv)
     if len(argv) == 3:
         v = string2ll(argv[2])
         if v is None or v < -1:
@@ -210,12 +250,42 @@ def slowlog_help(c, argv):
 
 # --- COMMAND ------------------------------------------------------------------------------
 
+def command_info(cmd) -> list:
+    """COMMAND INFO's entry as Redis 7.0 writes it, with its RESP3 set/array shapes. (Redis lists a container's subcommands in its dict's order, which changes with
+    each process's hash seed.)"""
+    entry = table.info_reply(cmd)
+    subs = [command_info(table.lookup([cmd.name.encode(), s[0].split(b"|", 1)[1]]))
+            for s in entry[9]]
+    # Redis: tips and key specs are sets; subcommands an array, or an empty set when none.
+    entry[7] = SetReply(entry[7])
+    entry[8] = SetReply(entry[8])
+    entry[9] = subs or SetReply()
+    return entry
+
+
+def command_docs(cmd) -> dict | None:
+    """COMMAND DOCS's map for a command: history is a set in RESP3."""
+    doc = table.docs_reply(cmd)
+    return None if doc is None else _docs_shape(doc)
+
+
+def _docs_shape(doc: dict) -> dict:
+    out = {}
+    for k, v in doc.items():
+        if k == b"history":
+            v = SetReply(v)
+        elif k == b"subcommands":
+            v = {n: _docs_shape(d) for n, d in v.items()}
+        out[k] = v
+    return out
+
+
 @command("command", -1, "loading stale", 0, 0, 0)
 def command_(c, argv):
     if len(argv) > 1:
         raise RedisError("ERR unknown subcommand '%s'. Try COMMAND HELP." %
                          argv[1].decode("utf-8", "replace"))
-    return [table.info_reply(cmd) for cmd in table.all_commands()]
+    return [command_info(cmd) for cmd in table.all_commands()]
 
 
 def _sub(name: str, arity: int):
@@ -228,13 +298,13 @@ def command_count(c, argv):
 
 
 @_sub("info", -2)
-def command_info(c, argv):
+def command_info_(c, argv):
     if len(argv) == 2:
-        return [table.info_reply(cmd) for cmd in table.all_commands()]
+        return [command_info(cmd) for cmd in table.all_commands()]
     out = []
     for name in argv[2:]:
         cmd = _find(name)
-        out.append(table.info_reply(cmd) if cmd is not None else None)
+        out.append(command_info(cmd) if cmd is not None else None)
     return out
 
 
@@ -247,13 +317,13 @@ def _find(name: bytes):
 
 
 @_sub("docs", -2)
-def command_docs(c, argv):
+def command_docs_(c, argv):
     cmds = table.all_commands() if len(argv) == 2 else [_find(n) for n in argv[2:]]
     out = {}
     for cmd in cmds:
         if cmd is None:
             continue
-        doc = table.docs_reply(cmd)
+        doc = command_docs(cmd)
         if doc is not None:
             out[cmd.name.encode()] = doc
     return out
@@ -286,15 +356,20 @@ def command_list(c, argv):
 def command_getkeys(c, argv):
     args = argv[2:]
     cmd = table.lookup(args)
-    if cmd is None or cmd.handler is None:
+    if cmd is None:
         raise RedisError("ERR Invalid command specified")
+    # Redis's order: a command without key specs first, then the argument count.
+    if cmd.first_key <= 0 and cmd.keys_fn is None:
+        raise RedisError("ERR The command has no key arguments")
     try:
         resolve(args)
     except RedisError:
         raise RedisError("ERR Invalid number of arguments specified for command") from None
     keys = cmd.keys(args)
     if not keys:
-        raise RedisError("ERR The command has no key arguments")
+        if "no_mandatory_keys" in cmd.flags:
+            return []
+        raise RedisError("ERR Invalid arguments specified for command")
     return keys
 
 
@@ -313,6 +388,18 @@ def command_help(c, argv):
         b"HELP", b"    Prints this help.")]
 
 
+_NUMBER_PREFIX = re.compile(rb"\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)")
+
+
+def _strtod(arg: bytes) -> float:
+    """strtod(arg, NULL): the longest numeric prefix, 0 when there is none (DEBUG SLEEP)."""
+    m = _NUMBER_PREFIX.match(arg)
+    try:
+        return float(m.group(0)) if m else 0.0
+    except (OverflowError, ValueError):
+        return 0.0
+
+
 # --- DEBUG --------------------------------------------------------------------------------
 
 @command("debug", -2, "admin noscript loading stale", 0, 0, 0)
@@ -320,7 +407,7 @@ def debug(c, argv):
     sub = argv[1].lower()
     ks = c.server.keyspace
     if sub == b"sleep" and len(argv) == 3:
-        time.sleep(max(0.0, parse_float(argv[2])))
+        time.sleep(max(0.0, _strtod(argv[2])))
         return OK
     if sub == b"error" and len(argv) == 3:
         return RedisError(argv[2].decode("utf-8", "surrogateescape"))

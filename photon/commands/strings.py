@@ -5,6 +5,11 @@ from photon.commands.table import command
 from photon.errors import NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, RedisError, syntax
 from photon.keyspace.encoding import FLAG_RAW, STRING, Meta
 from photon.protocol.reply import OK
+
+# A string Redis keeps as a string object even when it reads as an integer (INCRBYFLOAT's
+# result is created with createStringObject, never tryObjectEncoding): OBJECT ENCODING says
+# embstr or raw by length, never int. Strings only; collections use bit 2 for FLAG_BIG.
+FLAG_NOT_INT = 4
 from photon.util.numbers import (
     INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
     string2ll,
@@ -28,7 +33,11 @@ def expire_at(ks, value: bytes, unit: int, absolute: bool, name: str) -> int:
 
 
 def parse_set_options(argv: list[bytes], start: int, getex: bool):
-    """SET/GETEX flags: returns (nx, xx, get, keepttl, persist, expire option, expire arg)."""
+    """SET/GETEX flags: returns (nx, xx, get, keepttl, persist, expire option, expire arg).
+
+    Mirrors Redis's parseExtendedStringArgumentsOrReply: an expiry option conflicts with the
+    other expiry forms, KEEPTTL and PERSIST, but not with itself (``EX 1 EX 2`` keeps the last).
+    """
     nx = xx = get = keepttl = persist = False
     exp_opt: bytes | None = None
     exp_arg = b""
@@ -36,7 +45,8 @@ def parse_set_options(argv: list[bytes], start: int, getex: bool):
     n = len(argv)
     while i < n:
         opt = argv[i].lower()
-        if opt in _UNITS and exp_opt is None and not keepttl and not persist and i + 1 < n:
+        if (opt in _UNITS and (exp_opt is None or exp_opt == opt) and not keepttl
+                and not persist and i + 1 < n):
             exp_opt, exp_arg = opt, argv[i + 1]
             i += 2
             continue
@@ -260,9 +270,9 @@ def incrbyfloat(c, argv):
         raise RedisError("ERR increment would produce NaN or Infinity")
     value = format_long_double(result)
     if meta is None:
-        ks.set_string(c.db, argv[1], value)
+        ks.set_string(c.db, argv[1], value, flags=FLAG_NOT_INT)
     else:
-        _rewrite(ks, c.db, argv[1], meta, value, flags=0)
+        _rewrite(ks, c.db, argv[1], meta, value, flags=FLAG_NOT_INT)
     return value
 
 
@@ -320,7 +330,7 @@ def setrange(c, argv):
 def string_encoding(meta: Meta) -> bytes:
     """OBJECT ENCODING of a string: int, embstr (up to 44 bytes) or raw."""
     v = meta.value
-    if not meta.flags & FLAG_RAW and len(v) <= 20 and string2ll(v) is not None:
+    if not meta.flags & (FLAG_RAW | FLAG_NOT_INT) and len(v) <= 20 and string2ll(v) is not None:
         return b"int"
     if meta.flags & FLAG_RAW:
         return b"raw"

@@ -34,6 +34,8 @@ def discard(c, argv):
 
 @command("exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0)
 def exec_(c, argv):
+    from photon.server import unwatch
+
     if c.multi is None:
         raise RedisError("ERR EXEC without MULTI")
     queued = c.multi
@@ -43,14 +45,21 @@ def exec_(c, argv):
     if c.watch_dirty or _watched_key_expired(c):
         _end(c)
         return NULL_ARRAY
-    _end(c)
+    # As Redis: unwatch before running (the transaction's own writes touch nothing it
+    # watched), and stay in the MULTI state while the commands run (CLIENT INFO inside
+    # says flags=x, multi=N, cmd=exec).
+    unwatch(c.server, c)
+    exec_cmd = c.last_cmd
     results = []
     c.in_exec = True
     try:
         for cmd, args in queued:
             results.append(call(c, cmd, args))
+            c.last_cmd = exec_cmd
     finally:
         c.in_exec = False
+        c.multi = None
+        c.multi_dirty = False
     return results
 
 
