@@ -90,7 +90,7 @@ def live_photon(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def redis_benchmark() -> str:
+def redis_benchmark_exe() -> str:
     exe = os.environ.get("REDIS_BENCHMARK") or shutil.which("redis-benchmark")
     if exe is None:
         pytest.skip("redis-benchmark is not installed")
