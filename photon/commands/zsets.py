@@ -476,11 +476,23 @@ def _by_rank(coll: Collection, start: int, end: int, reverse: bool) -> list[tupl
     return out
 
 
+def _zrev(coll: Collection, start: bytes, stop: bytes | None) -> Iterator[bytes]:
+    """Score-index suffixes in [start, stop), descending.
+
+    The lower bound is applied here rather than handed to the engine: plyvel 1.5's reverse
+    iterator yields nothing when the only key of its range equals its ``start``.
+    """
+    for s in coll.zitems(b"", stop, True):
+        if s < start:
+            return
+        yield s
+
+
 def _score_iter(coll: Collection, rng: ScoreRange, reverse: bool) -> Iterator[bytes]:
     if rng.empty():
         return iter(())
     lo, hi = rng.keys()
-    return coll.zitems(lo, hi, reverse)
+    return _zrev(coll, lo, hi) if reverse else coll.zitems(lo, hi)
 
 
 def _lex_iter(coll: Collection, rng: LexRange, reverse: bool) -> Iterator[tuple[bytes, float]]:
@@ -502,7 +514,7 @@ def _lex_iter(coll: Collection, rng: LexRange, reverse: bool) -> Iterator[tuple[
             stop = None
             if rng.max is not _POS:
                 stop = score + rng.max + (b"" if rng.maxex else b"\0")
-            it = coll.zitems(score, stop, True)
+            it = _zrev(coll, score, stop)
         else:
             start = score
             if rng.min is not _NEG:

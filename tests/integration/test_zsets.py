@@ -293,3 +293,15 @@ def test_sorted_set_survives_kill_9(photon):
     assert r.zrange("z", -1, -1) == [b"m499"]
     assert r.object("encoding", "z") == b"skiplist"
     assert r.object("encoding", "small") == b"listpack"
+
+
+def test_reverse_ranges_whose_only_entry_opens_the_range(r):
+    """On LevelDB a reverse scan must still see a range's only entry when it sits exactly at
+    the range's lower bound (an empty member at the minimum score)."""
+    r.zadd("z", {"": 1})
+    assert r.zrevrangebylex("z", "[a", "[") == [b""]
+    assert r.zrevrangebylex("z", "+", "-") == [b""]
+    assert r.zrevrangebyscore("z", 1, 1) == [b""]
+    assert r.zrange("z", 5, 1, byscore=True, desc=True) == [b""]
+    r.zadd("z", {"b": 1})
+    assert r.zrevrangebylex("z", "(b", "-") == [b""]
