@@ -78,7 +78,7 @@ def pop(coll: Collection, left: bool, count: int = 1) -> list[bytes]:
         if left:
             items = list(coll.items(_pack(m.head), _pack(m.head + n)))
         else:
-            items = list(coll.items(_pack(m.tail - n), _pack(m.tail), reverse=True))
+            items = list(_items(coll, m.tail - n, m.tail, True))
         out = []
         for sub, v in items:
             coll.delete(sub)
@@ -109,8 +109,21 @@ def scan(coll: Collection, start: int = 0, stop: int | None = None, reverse: boo
     if start >= stop:
         return
     head = m.head
-    for sub, v in coll.items(_pack(head + start), _pack(head + stop), reverse):
+    for sub, v in _items(coll, head + start, head + stop, reverse):
         yield _unpack(sub)[0] - head, v
+
+
+def _items(coll: Collection, lo: int, hi: int, reverse: bool = False):
+    """(subkey, element) for slots lo <= slot < hi.
+
+    A reverse scan starts one slot lower and drops that slot: plyvel 1.5.1's reverse iterator
+    with both bounds yields nothing when the last key of the range equals ``start``.
+    """
+    if not reverse:
+        return coll.items(_pack(lo), _pack(hi))
+    low = _pack(lo)
+    it = coll.items(_pack(lo - 1) if lo > 0 else b"", _pack(hi), True)
+    return (kv for kv in it if kv[0] >= low)
 
 
 def values(coll: Collection, start: int = 0, stop: int | None = None) -> list[bytes]:

@@ -6,14 +6,35 @@ import struct
 import hiredis
 import pytest
 
+from photon import config as cfg
 from photon.commands import blocking, lists
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import LIST
+from photon.server import Server
+from tests.unit.fakes import FakeServer
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INT = "ERR value is not an integer or out of range"
 RANK0 = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
          "or use negative to start from the end of the list")
+
+
+@pytest.fixture(params=["memory", "leveldb"])
+def server(request, tmp_path):
+    """Every test on the in-memory engines and on LevelDB (plyvel's iterators have quirks
+    the memory engine does not reproduce)."""
+    if request.param == "memory":
+        yield FakeServer()
+        return
+    from photon.storage.leveldb import LevelDBEngine
+
+    srv = FakeServer.__new__(FakeServer)
+    config = cfg.load({"http_port": "0", "data_dir": str(tmp_path), "node_id": "unit"}, env={})
+    engines = [LevelDBEngine(tmp_path / f"shard-{i}") for i in range(4)]
+    Server.__init__(srv, config, engines=engines, node_id="unit")
+    yield srv
+    for e in engines:
+        e.close()
 
 
 def err(reply) -> str:
@@ -760,3 +781,14 @@ def test_module_helpers(server):
     coll.save()
     ks.commit()
     assert ks.lookup(0, b"h").size == 1
+
+
+def test_reverse_scans_of_one_element(client):
+    """plyvel's reverse range iterator drops a range whose last key equals its start."""
+    client.send("RPUSH", "l", "a")
+    assert client.send("LREM", "l", "-1", "a") == 1
+    client.send("RPUSH", "l", "a", "b", "c", "d", "e")
+    assert client.send("LPOS", "l", "e", "RANK", "-1", "MAXLEN", "1") == 4
+    assert client.send("LINSERT", "l", "BEFORE", "e", "x") == 6
+    assert rng(client) == L("a", "b", "c", "d", "x", "e")
+    assert client.send("RPOP", "l", "1") == L("e")
