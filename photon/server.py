@@ -344,7 +344,8 @@ class Server:
         from photon.replication.replica import Replica
 
         if self.replica is not None:
-            asyncio.get_running_loop().create_task(self.replica.stop())
+            self.replica.close()  # nothing more from the old master is applied
+            self.forwarder.close()
         else:
             self.command_checks.append(self._replica_check)
         self.role = "replica"
@@ -360,7 +361,8 @@ class Server:
         """REPLICAOF NO ONE: stop following and take writes, under a new history id."""
         if self.replica is None:
             return
-        asyncio.get_running_loop().create_task(self.replica.stop())
+        self.replica.close()
+        self.forwarder.close()
         self.replica = None
         self.forwarder = None
         self.command_checks.remove(self._replica_check)
@@ -374,11 +376,20 @@ class Server:
 
     def _replica_check(self, c: Client, cmd: "Command", argv: list[bytes]) -> Any:
         """On a replica: writes go to the master (or are refused for READONLY clients), and
-        so do reads when read replicas are off."""
-        if cmd.name in ("exec",) and c.multi is not None and c.multi:
-            if any(q.write for q, _ in c.multi) or not self.config.enable_read_replicas:
-                if c.watch_dirty:
-                    return None
+        so do reads when read replicas are off or this replica has not yet applied the
+        client's own last write (read your writes)."""
+        if cmd.name.startswith("photon."):
+            return None
+        replica = self.replica
+        if c.multi is not None:
+            if cmd.name != "exec":
+                if cmd.write and c.direct_replica:
+                    return "READONLY You can't write against a read only replica."
+                return None
+            if not c.multi or c.multi_dirty or c.watch_dirty:
+                return None  # empty, aborted, or a WATCH already failed: EXEC answers here
+            if (any(q.write for q, _ in c.multi) or not self.config.enable_read_replicas
+                    or (c.repl_marks and not replica.applied(c.repl_marks))):
                 queued = [args for _, args in c.multi]
                 watched = [key for (db, key) in c.watched if db == c.db]
                 c.multi = None
@@ -388,13 +399,13 @@ class Server:
                                                                         [b"EXEC"]]
                 return self.forwarder.forward(c, block)
             return None
-        if c.multi is not None or cmd.name.startswith("photon."):
-            return None
         if cmd.write:
             if c.direct_replica:
                 return "READONLY You can't write against a read only replica."
             return self.forwarder.forward(c, [argv])
-        if cmd.readonly and not self.config.enable_read_replicas and not c.direct_replica:
+        if cmd.readonly and not c.direct_replica and (
+                not self.config.enable_read_replicas
+                or (c.repl_marks and not replica.applied(c.repl_marks))):
             return self.forwarder.forward(c, [argv])
         return None
 

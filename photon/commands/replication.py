@@ -54,7 +54,9 @@ def role(c, argv):
 def wait(c, argv):
     server = c.server
     needed = parse_int(argv[1])
-    timeout = parse_int(argv[2])
+    timeout = string2ll(argv[2])
+    if timeout is None:
+        raise RedisError("ERR timeout is not an integer or out of range")
     if timeout < 0:
         raise RedisError("ERR timeout is negative")
     if server.role == "replica":
@@ -79,23 +81,33 @@ def readwrite(c, argv):
     return OK
 
 
-@command("photon.sync", -5, "admin noscript loading stale", 0, 0, 0)
+@command("photon.sync", -6, "admin noscript loading stale", 0, 0, 0)
 def photon_sync(c, argv):
-    """PHOTON.SYNC node-id host port [shard replid offset ...]: become a replica link."""
+    """PHOTON.SYNC node-id host port shard-count [shard replid offset ...]: become a replica
+    link (the host shown for it is the connection's own address)."""
     server = c.server
     if server.role == "replica":
         raise RedisError("ERR this node is a replica; replicate from its master %s:%d" % (
             server.replica.host, server.replica.port))
-    if (len(argv) - 4) % 3:
+    if (len(argv) - 5) % 3 or len(argv) == 5:
         raise RedisError("ERR wrong number of arguments for 'photon.sync' command")
+    count = parse_int(argv[4])
+    if count != len(server.keyspace.engines):
+        raise RedisError(f"ERR this node has {len(server.keyspace.engines)} shards, the replica "
+                         f"{count}: both must be started with the same --shards")
     wanted = []
     first, last = server.shard_range
-    for i in range(4, len(argv), 3):
+    seen = set()
+    for i in range(5, len(argv), 3):
         shard = parse_int(argv[i])
         if not first <= shard <= last:
             raise RedisError(f"ERR shard {shard} is not served by this node")
+        if shard in seen:
+            raise RedisError(f"ERR shard {shard} asked for twice")
+        seen.add(shard)
         wanted.append((shard, argv[i + 1], parse_int(argv[i + 2])))
-    server.master.attach(c, argv[1].decode(), argv[2].decode(), parse_int(argv[3]), wanted)
+    host = c.addr.rpartition(":")[0] or argv[2].decode()
+    server.master.attach(c, argv[1].decode(), host, parse_int(argv[3]), wanted)
     return NO_REPLY
 
 

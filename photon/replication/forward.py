@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from photon.client import Client
     from photon.replication.replica import Replica
 
+CONNECT_TIMEOUT = 5.0
 MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
               "'no'.")
 
@@ -64,6 +65,17 @@ class Forwarder:
         self.upstreams: dict[int, _Upstream] = {}
         replica.server.disconnect_hooks.append(self.client_gone)
 
+    def close(self) -> None:
+        """The node stops following this master: drop every upstream connection."""
+        try:
+            self.replica.server.disconnect_hooks.remove(self.client_gone)
+        except ValueError:
+            pass
+        for up in self.upstreams.values():
+            if up.transport is not None:
+                up.transport.close()
+        self.upstreams.clear()
+
     def client_gone(self, c: "Client") -> None:
         up = self.upstreams.pop(c.id, None)
         if up is not None and up.transport is not None:
@@ -91,8 +103,8 @@ class Forwarder:
 
     async def _forward(self, c: "Client", commands: list[list[bytes]]):
         try:
-            up = await self._upstream(c)
-        except OSError:
+            up = await asyncio.wait_for(self._upstream(c), CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError):
             return RedisError(MASTERDOWN)
         reply = await up.call(request(b"PHOTON.FWD", b"3" if c.resp3 else b"2", c.db,
                                       encode_commands(commands)))
@@ -100,10 +112,17 @@ class Forwarder:
             return RedisError(str(reply))
         encoded, flat = reply[0], reply[1]
         marks = dict(zip(flat[::2], flat[1::2]))
-        if marks and not self.replica.applied(marks):
-            timeout = self.replica.server.config.quorum_timeout_ms / 1000
-            try:
-                await asyncio.wait_for(asyncio.shield(self.replica.wait_applied(marks)), timeout)
-            except asyncio.TimeoutError:
-                pass
+        if marks:
+            # Read your writes: later reads of this client are served here only once this
+            # replica applied these offsets (the replica check forwards them until then).
+            for shard, offset in marks.items():
+                if offset > c.repl_marks.get(shard, -1):
+                    c.repl_marks[shard] = offset
+            if not self.replica.applied(marks):
+                timeout = self.replica.server.config.quorum_timeout_ms / 1000
+                try:
+                    await asyncio.wait_for(asyncio.shield(self.replica.wait_applied(marks)),
+                                           timeout)
+                except asyncio.TimeoutError:
+                    pass
         return Raw(encoded)

@@ -1,5 +1,27 @@
 """The master side: every committed write batch becomes a stream entry, kept in a per-shard
-backlog and sent to replicas; writes wait for ``write_quorum`` copies; WAIT counts acks."""
+backlog and sent to replicas; writes wait for ``write_quorum`` copies; WAIT counts acks.
+
+Write quorum (``--write-quorum``, the master counting as one; on nodes started with
+``--role master`` or ``--role replica``, never on a standalone node):
+
+* **Refusal before applying.** When fewer replicas are connected than the quorum needs
+  (``write_quorum - 1``), a write command (or an EXEC holding one) is refused at once with
+  ``-NOQUORUM Insufficient replicas for write quorum`` and nothing is written. A replica counts
+  from the moment it attached, even while its full sync runs (its copy arrives after the sync).
+* **Timeout after applying.** When enough replicas are connected but fewer than needed
+  acknowledge the write within ``--quorum-timeout-ms``, or so many drop off during the wait
+  that the quorum can no longer be met, the client gets the same ``-NOQUORUM`` error. The write
+  is *not* undone: it stays applied on the master, is readable there, and is still streamed to
+  the replicas, which apply it whenever they catch up (or get it through a full sync). So a
+  NOQUORUM after the timeout means "not known to be on enough copies", not "not written":
+  if the master keeps running the write survives everywhere; if the master is lost before any
+  replica got it, a replica promoted in its place does not have it; if some replica got it, it
+  survives a failover only when that replica is the one promoted. Clients that need to know
+  should re-read the key (or retry an idempotent write) after a NOQUORUM.
+* ``WAIT numreplicas timeout`` works as in Redis: it blocks until that many replicas
+  acknowledged every write this connection made (per shard offsets), or until the timeout
+  (0 = forever), and returns the count; it never fails the writes.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("photon.replication")
 NOQUORUM = "NOQUORUM Insufficient replicas for write quorum"
+EXECABORT_NOQUORUM = "EXECABORT Transaction discarded because of: " + NOQUORUM
+PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
+BEHIND_AFTER = 5.0  # a replica not caught up for this long is reported as falling behind
 
 
 class ReplicaLink:
@@ -39,9 +64,12 @@ class ReplicaLink:
         self._scheduled = False
         self.connected_at = time.time()
         self.last_ack = time.monotonic()
+        self.caught_up_at = time.monotonic()
+        self.behind = False
         self.task: asyncio.Task | None = None
         self.full_syncs = 0
         self.sync_bytes = 0
+        self.sync_shards: list[int] = []
 
     @property
     def is_online(self) -> bool:
@@ -61,6 +89,22 @@ class ReplicaLink:
         positions = self.master.positions
         return sum(max(0, positions[s].offset - max(o, 0)) for s, o in self.acked.items())
 
+    def lag_seconds(self) -> float:
+        """How long the replica has not held everything the master wrote (0: in step)."""
+        if self.is_online and not self.lag_bytes():
+            return 0.0
+        return time.monotonic() - self.caught_up_at
+
+    def holds(self, marks: dict[int, int]) -> bool:
+        """Whether this replica applied and acknowledged the writes up to ``marks``."""
+        if not marks:
+            return self.is_online
+        online, acked = self.online, self.acked
+        for s, o in marks.items():
+            if s not in online or acked[s] < o:
+                return False
+        return True
+
     def feed(self, shard: int, msg: bytes) -> None:
         """A live entry: sent if the shard is streaming, held while its full sync runs."""
         if shard in self.online:
@@ -70,9 +114,10 @@ class ReplicaLink:
             self.pending_bytes += len(msg)
             hard = self.master.server.config.client_output_buffer_limit["replica"][0]
             if hard and self.pending_bytes > hard:
-                log.warning("Replica %s fell too far behind during its full sync; dropping it",
-                            self.node_id)
+                log.warning("Replica %s fell too far behind during its full sync (%d bytes of "
+                            "writes held); dropping it", self.node_id, self.pending_bytes)
                 self.client.abort()
+        # else: a shard whose full sync has not started; its snapshot will hold this write
 
     def send(self, data: bytes) -> None:
         self.out.append(data)
@@ -95,33 +140,47 @@ class ReplicaLink:
             c.server.output_limit_exceeded(c, pending)
 
     async def full_sync(self, shards: list[int]) -> None:
+        try:
+            await self._full_sync(shards)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Full sync to replica %s failed; dropping the link", self.node_id)
+            self.client.abort()
+
+    async def _full_sync(self, shards: list[int]) -> None:
         """Stream LevelDB snapshots of the shards, then each shard's writes since."""
         master = self.master
         server = master.server
-        for shard in shards:
+        engines = server.keyspace.engines
+        total = sum(engines[s].approximate_size() for s in shards)
+        log.info("Full sync of %d shard(s) to replica %s (%s:%d) starting (about %d bytes on "
+                 "disk)", len(shards), self.node_id, self.host, self.port, total)
+        begun = last_report = time.monotonic()
+        sent = 0
+        self.sync_shards = list(shards)
+        for n, shard in enumerate(shards):
             if self.closed:
                 return
-            engine = server.keyspace.engines[shard]
-            snap = engine.snapshot()
+            snap = engines[shard].snapshot()
             pos = master.positions[shard]
             offset = pos.offset
             self.pending[shard] = []
             self.send(message(b"FULLSYNC", shard, pos.replid, offset))
-            log.info("Full sync of shard %d to replica %s (%s:%d) from offset %d", shard,
-                     self.node_id, self.host, self.port, offset)
             started = time.monotonic()
-            sent = 0
+            shard_sent = 0
             try:
                 for blob in snapshot_chunks(snap.items(b"")):
                     if self.closed:
                         return
                     self.send(message(b"SNAP", shard, blob))
                     self.flush()
+                    shard_sent += len(blob)
                     sent += len(blob)
                     self.sync_bytes += len(blob)
                     rate = server.config.repl_sync_rate
                     if rate:
-                        ahead = sent / rate - (time.monotonic() - started)
+                        ahead = shard_sent / rate - (time.monotonic() - started)
                         if ahead > 0:
                             await asyncio.sleep(ahead)
                     transport = self.client.transport
@@ -129,8 +188,16 @@ class ReplicaLink:
                            and transport.get_write_buffer_size() > 4 * 1024 * 1024):
                         await asyncio.sleep(0.005)
                     await asyncio.sleep(0)
+                    now = time.monotonic()
+                    if now - last_report >= PROGRESS_EVERY:
+                        last_report = now
+                        log.info("Full sync to replica %s: shard %d (%d of %d), %d bytes sent "
+                                 "in %.1fs", self.node_id, shard, n + 1, len(shards), sent,
+                                 now - begun)
             finally:
                 snap.close()
+            if self.closed:
+                return
             held = self.pending.pop(shard, [])
             self.pending_bytes -= sum(map(len, held))
             self.send(message(b"SNAPEND", shard))
@@ -139,8 +206,11 @@ class ReplicaLink:
             self.online.add(shard)
             self.full_syncs += 1
             server.info_counters["sync_full"] = server.info_counters.get("sync_full", 0) + 1
-            log.info("Shard %d sent to replica %s: %d bytes in %.2fs, then %d live entries",
-                     shard, self.node_id, sent, time.monotonic() - started, len(held))
+            log.debug("Shard %d sent to replica %s: %d bytes in %.2fs, then %d live entries",
+                      shard, self.node_id, shard_sent, time.monotonic() - started, len(held))
+        self.sync_shards = []
+        log.info("Full sync to replica %s done: %d shard(s), %d bytes in %.2fs", self.node_id,
+                 len(shards), sent, time.monotonic() - begun)
         master.check_waiters()
 
 
@@ -178,7 +248,10 @@ class Master:
         self.active = recorded or server.config.role != "standalone"
         ks.commit_hooks.append(self.on_commit)
         server.disconnect_hooks.append(self.detach)
-        server.command_checks.append(self.precheck)
+        if server.config.role != "standalone":
+            # Only nodes that can require a quorum pay for the check (it takes every command
+            # off the gate's fast path).
+            server.command_checks.append(self.precheck)
         server.setting_appliers["repl_backlog_size"] = self._set_backlog
 
     def _set_backlog(self, size: int) -> None:
@@ -215,12 +288,13 @@ class Master:
         """A replica asked for the stream: continue each shard from its position when the
         backlog reaches back there, else plan a full sync of it."""
         self.active = True
-        old = [link for link in self.links.values() if link.node_id == node_id]
-        for link in old:
-            link.client.abort()
+        for old in [link for link in self.links.values() if link.node_id == node_id]:
+            self.detach(old.client, quiet=True)  # a reconnect we have not noticed yet
+            old.client.abort()
         link = ReplicaLink(self, c, node_id, host, port, [s for s, _, _ in wanted])
         c.kind = "replica"
         self.links[c.id] = link
+        link.send(message(b"MASTER", self.server.node_id.encode()))
         full: list[int] = []
         partial = 0
         for shard, replid, offset in wanted:
@@ -239,43 +313,72 @@ class Master:
         counters = self.server.info_counters
         if partial:
             counters["sync_partial_ok"] = counters.get("sync_partial_ok", 0) + 1
-        if full and partial:
+        if full and (partial or any(o > 0 for _, _, o in wanted)):
             counters["sync_partial_err"] = counters.get("sync_partial_err", 0) + 1
-        log.info("Replica %s (%s:%d) attached: %d shards continue from their offsets, %d need "
-                 "a full sync", node_id, host, port, partial, len(full))
-        if full:
+        behind = sum(max(0, self.positions[s].offset - o) for s, _, o in wanted
+                     if s in link.online)
+        if not full:
+            log.info("Replica %s (%s:%d) attached: partial resync of %d shard(s), %d bytes to "
+                     "catch up", node_id, host, port, partial, behind)
+        else:
+            log.info("Replica %s (%s:%d) attached: partial resync of %d shard(s), full sync "
+                     "of %d", node_id, host, port, partial, len(full))
             link.task = asyncio.get_running_loop().create_task(link.full_sync(full))
         link.send(message(b"PING"))
 
-    def detach(self, c: "Client") -> None:
+    def detach(self, c: "Client", quiet: bool = False) -> None:
         link = self.links.pop(c.id, None)
         if link is None:
             return
         if link.task is not None:
             link.task.cancel()
-        log.warning("Replica %s (%s:%d) disconnected", link.node_id, link.host, link.port)
+        if not quiet:
+            if link.sync_shards:
+                log.warning("Replica %s (%s:%d) disconnected during its full sync", link.node_id,
+                            link.host, link.port)
+            else:
+                log.warning("Replica %s (%s:%d) disconnected", link.node_id, link.host,
+                            link.port)
+        if self.waiters:
+            self._fail_hopeless()
 
     def ack(self, c: "Client", offsets: dict[int, int]) -> None:
         link = self.links.get(c.id)
         if link is None:
             return
+        online, acked = link.online, link.acked
         for shard, offset in offsets.items():
-            if offset > link.acked.get(shard, -1):
-                link.acked[shard] = offset
-        link.last_ack = time.monotonic()
+            # Only shards streaming on this link: a shard waiting for its full sync reports a
+            # position in some older history.
+            if shard in online and offset > acked[shard]:
+                acked[shard] = offset
+        now = time.monotonic()
+        link.last_ack = now
+        if link.is_online and not link.lag_bytes():
+            link.caught_up_at = now
+            if link.behind:
+                link.behind = False
+                log.info("Replica %s caught up (offset %d)", link.node_id, link.offset())
         if self.waiters:
             self.check_waiters()
 
     def heartbeat(self) -> None:
-        """Cron: ping replicas so they know the link is alive; drop silent ones."""
+        """Cron: ping replicas so they know the link is alive; drop silent ones; report the
+        ones falling behind."""
         timeout = self.server.config.repl_timeout
         now = time.monotonic()
         for link in list(self.links.values()):
             if now - link.last_ack > timeout:
                 log.warning("Replica %s sent nothing for %ds; dropping it", link.node_id, timeout)
                 link.client.abort()
-            else:
-                link.send(message(b"PING"))
+                continue
+            link.send(message(b"PING"))
+            if (not link.behind and link.is_online
+                    and now - link.caught_up_at > BEHIND_AFTER and link.lag_bytes()):
+                link.behind = True
+                log.warning("Replica %s is falling behind: %d bytes not acknowledged, last in "
+                            "step %.1fs ago", link.node_id, link.lag_bytes(),
+                            now - link.caught_up_at)
 
     # --- quorum ------------------------------------------------------------------------
 
@@ -287,26 +390,42 @@ class Master:
     def online_links(self) -> int:
         return sum(1 for link in self.links.values() if link.is_online)
 
-    def precheck(self, c: "Client", cmd, argv) -> str | None:
+    def connected_links(self) -> int:
+        return sum(1 for link in self.links.values() if not link.closed)
+
+    def precheck(self, c: "Client", cmd, argv) -> Any:
         """Refuse a write before it is applied when the quorum cannot be met."""
-        if (cmd.write and self.quorum_active
-                and self.online_links() < self.server.config.write_quorum - 1):
-            return NOQUORUM
+        if cmd.write:
+            if (self.quorum_active
+                    and self.connected_links() < self.server.config.write_quorum - 1):
+                return NOQUORUM
+        elif cmd.name == "exec" and c.multi and not c.multi_dirty and self.quorum_active:
+            if (any(q.write for q, _ in c.multi)
+                    and self.connected_links() < self.server.config.write_quorum - 1):
+                from photon.server import unwatch
+
+                c.multi = None
+                c.multi_dirty = False
+                unwatch(self.server, c)
+                cmd.rejected += 1
+                return self.server.stats.reject(EXECABORT_NOQUORUM)
         return None
 
     def acked_by(self, marks: dict[int, int]) -> int:
-        return sum(1 for link in self.links.values()
-                   if all(link.acked.get(s, -1) >= o for s, o in marks.items()))
+        return sum(1 for link in self.links.values() if link.holds(marks))
 
     def after_write(self, c: "Client", reply: Any, marks: dict[int, int]) -> Any:
         """The reply of a write, or a future giving it once the quorum holds the write."""
         c.repl_marks.update(marks)
-        if not self.quorum_active or isinstance(reply, RedisError) and not marks:
+        if not self.quorum_active:
             return reply
         needed = self.server.config.write_quorum - 1
         if self.acked_by(marks) >= needed:
             return reply
-        return self._wait(marks, needed, reply, False,
+        if self.connected_links() < needed:  # replicas dropped since the precheck (EXEC...)
+            self.server.stats.error(NOQUORUM)
+            return RedisError(NOQUORUM)
+        return self._wait(dict(marks), needed, reply, False,
                           self.server.config.quorum_timeout_ms / 1000)
 
     def wait_command(self, c: "Client", needed: int, timeout_ms: int) -> Any:
@@ -344,6 +463,14 @@ class Master:
         else:
             self.server.stats.error(NOQUORUM)
             w.future.set_result(RedisError(NOQUORUM))
+
+    def _fail_hopeless(self) -> None:
+        """Replicas dropped: quorum waits that can no longer be met fail now, not at their
+        timeout (WAIT keeps waiting, as in Redis)."""
+        connected = self.connected_links()
+        for w in list(self.waiters):
+            if not w.count_only and not w.future.done() and connected < w.needed:
+                self._expire(w)
 
     def check_waiters(self) -> None:
         for w in list(self.waiters):

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 import hiredis
 
 from photon.keyspace import encoding as enc
-from photon.replication.stream import REPL_KEY, Position, decode_ops, message, request
+from photon.replication.stream import NO_REPLID, REPL_KEY, Position, decode_ops, message, request
 
 if TYPE_CHECKING:
     from photon.server import Server
 
 log = logging.getLogger("photon.replication")
+PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
+UNREACHABLE_LOG_EVERY = 30.0  # while the master stays unreachable
 
 
 class _Link(asyncio.Protocol):
@@ -32,16 +34,21 @@ class _Link(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.replica.server.stats.net_input += len(data)
+        replica = self.replica
+        if replica.stopped or replica.link is not self:
+            return  # a link we already left (REPLICAOF elsewhere, promotion)
+        replica.server.stats.net_input += len(data)
         self.reader.feed(data)
         try:
             while (msg := self.reader.gets()) is not False:
-                self.replica.handle(msg)
+                replica.handle(msg)
+                if replica.link is not self:
+                    return
         except Exception as e:  # a broken stream: drop the link, resync from our positions
             log.exception("Replication stream error: %s", e)
             self.transport.abort()  # type: ignore[union-attr]
             return
-        self.replica.send_acks()
+        replica.send_acks()
 
     def connection_lost(self, exc) -> None:
         if not self.lost.done():
@@ -55,16 +62,22 @@ class Replica:
         self.server = server
         self.host = host
         self.port = port
+        self.master_id: str | None = None
         self.state = "connect"
         self.link: _Link | None = None
         self.task: asyncio.Task | None = None
         self.syncing: dict[int, tuple] = {}  # shard -> (engine, replid, offset, path)
         self.settled: set[int] = set()  # shards streaming live on this link
+        self.partial: set[int] = set()  # shards of this link that continued from their offset
         self.applied_at = time.monotonic()
         self.last_io = time.monotonic()
+        self.down_since = time.monotonic()
         self.unacked: dict[int, int] = {}
         self.sync_bytes = 0
         self.sync_started = time.monotonic()
+        self.sync_reported = time.monotonic()
+        self.full_syncs = 0
+        self.partial_syncs = 0
         self.waiters: list[tuple[dict[int, int], asyncio.Future]] = []
         self.stopped = False
 
@@ -79,40 +92,65 @@ class Replica:
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run())
 
-    async def stop(self) -> None:
+    def close(self) -> None:
+        """Stop following now: nothing more from this master is applied after this call."""
+        if self.stopped:
+            return
         self.stopped = True
         if self.task is not None:
             self.task.cancel()
-        if self.link is not None and self.link.transport is not None:
-            self.link.transport.abort()
-        for engine, *_ in self.syncing.values():
-            engine.close()
-        self.syncing.clear()
+        link = self.link
+        self.link = None
+        if link is not None and link.transport is not None:
+            link.transport.abort()
+        self._abandon_syncs()
+        for _, fut in self.waiters:
+            if not fut.done():
+                fut.set_result(False)
+        self.waiters = []
+
+    async def stop(self) -> None:
+        self.close()
 
     async def _run(self) -> None:
         delay = 0.1
+        failures = 0
+        last_complaint = 0.0
         while not self.stopped:
             self.state = "connecting"
             try:
                 loop = asyncio.get_running_loop()
                 _, link = await asyncio.wait_for(
                     loop.create_connection(lambda: _Link(self), self.host, self.port), 5)
+                if self.stopped:
+                    link.transport.abort()  # type: ignore[attr-defined]
+                    return
                 self.link = link  # type: ignore[assignment]
                 self.settled = set()
+                self.partial = set()
                 self.last_io = time.monotonic()
                 self._handshake()
                 self.state = "sync"
-                log.info("Connected to master %s:%d, asking for %d shards", self.host,
-                         self.port, len(self.shards()))
+                log.info("Connected to master %s:%d, asking for %d shard(s)%s", self.host,
+                         self.port, len(self.shards()),
+                         f" after {failures} failed attempt(s)" if failures else "")
+                failures = 0
                 delay = 0.1
                 await link.lost  # type: ignore[attr-defined]
-                log.warning("Lost the link to master %s:%d", self.host, self.port)
+                if not self.stopped:
+                    log.warning("Lost the link to master %s:%d", self.host, self.port)
             except (OSError, asyncio.TimeoutError) as e:
-                if self.state != "connect":
-                    log.warning("Cannot reach master %s:%d: %s", self.host, self.port, e)
+                failures += 1
+                now = time.monotonic()
+                if failures == 1 or now - last_complaint >= UNREACHABLE_LOG_EVERY:
+                    last_complaint = now
+                    log.warning("Cannot reach master %s:%d: %s (retrying)", self.host,
+                                self.port, e or type(e).__name__)
             except asyncio.CancelledError:
                 return
             finally:
+                if self.link is not None or self.state != "connecting":
+                    self.down_since = time.monotonic()
                 self._abandon_syncs()
                 self.link = None
                 self.state = "connect"
@@ -125,7 +163,8 @@ class Replica:
         if config.__dict__.get("masterauth"):
             parts.append(request(b"AUTH", config.masterauth.encode()))
         req: list[bytes | int] = [b"PHOTON.SYNC", self.server.node_id.encode(),
-                                  config.bind.split()[0].encode(), self.server.port]
+                                  config.bind.split()[0].encode(), self.server.port,
+                                  len(self.server.keyspace.engines)]
         for shard in self.shards():
             pos = self.master.positions[shard]
             req += [shard, pos.replid, pos.offset]
@@ -141,7 +180,7 @@ class Replica:
     def handle(self, msg) -> None:
         self.last_io = time.monotonic()
         if isinstance(msg, hiredis.ReplyError):
-            log.error("Master refused replication: %s", msg)
+            log.error("Master %s:%d refused replication: %s", self.host, self.port, msg)
             self.link.transport.abort()  # type: ignore[union-attr]
             return
         if not isinstance(msg, list):
@@ -153,6 +192,11 @@ class Replica:
             engine = self.syncing[msg[1]][0]
             engine.write(decode_ops(msg[2]))
             self.sync_bytes += len(msg[2])
+            now = time.monotonic()
+            if now - self.sync_reported >= PROGRESS_EVERY:
+                self.sync_reported = now
+                log.info("Full sync from master: shard %d, %d bytes received in %.1fs",
+                         msg[1], self.sync_bytes, now - self.sync_started)
         elif kind == b"FULLSYNC":
             self._begin_full_sync(msg[1], msg[2], msg[3])
         elif kind == b"SNAPEND":
@@ -167,7 +211,10 @@ class Replica:
                 pos.replid = replid
                 self.server.keyspace.engines[shard].write({REPL_KEY: pos.record()})
             self.unacked[shard] = offset
+            self.partial.add(shard)
             self._settle(shard)
+        elif kind == b"MASTER":
+            self.master_id = msg[1].decode("utf-8", "replace")
         elif kind == b"PING":
             pass
 
@@ -198,13 +245,12 @@ class Replica:
             self.server.keys_touched()
 
     def send_acks(self) -> None:
-        if not self.unacked:
-            return
-        items: list[bytes | int] = [b"PHOTON.ACK"]
-        for shard, offset in self.unacked.items():
-            items += [shard, offset]
-        self.unacked.clear()
-        self._write(request(*items))
+        if self.unacked:
+            items: list[bytes | int] = [b"PHOTON.ACK"]
+            for shard, offset in self.unacked.items():
+                items += [shard, offset]
+            self.unacked.clear()
+            self._write(request(*items))
         self._release_waiters()
 
     def heartbeat(self) -> None:
@@ -216,27 +262,30 @@ class Replica:
                         self.server.config.repl_timeout)
             self.link.transport.abort()  # type: ignore[union-attr]
             return
-        for shard in self.shards():
-            if shard not in self.syncing:
-                self.unacked[shard] = self.master.positions[shard].offset
+        for shard in self.settled:
+            self.unacked[shard] = self.master.positions[shard].offset
         self.send_acks()
 
     # --- full sync -------------------------------------------------------------------------
 
     def _shard_path(self, shard: int) -> Path:
-        return Path(self.server.engines[shard].path)  # type: ignore[attr-defined]
+        return Path(self.server.keyspace.engines[shard].path)  # type: ignore[attr-defined]
 
     def _begin_full_sync(self, shard: int, replid: bytes, offset: int) -> None:
         from photon.storage.leveldb import LevelDBEngine
 
-        path = self._shard_path(shard).with_name(self._shard_path(shard).name + ".sync")
+        live = self._shard_path(shard)
+        path = live.with_name(live.name + ".sync")
         shutil.rmtree(path, ignore_errors=True)
         engine = LevelDBEngine(path, cache_mb=self.server.config.leveldb_cache_mb,
                                write_buffer_mb=self.server.config.leveldb_write_buffer_mb)
+        if not self.syncing:
+            self.sync_started = self.sync_reported = time.monotonic()
+            self.sync_bytes = 0
+            log.info("Full sync from master starting with shard %d (master offset %d)", shard,
+                     offset)
         self.syncing[shard] = (engine, replid, offset, path)
         self.state = "sync"
-        log.info("Full sync of shard %d from master starting (master offset %d)", shard, offset)
-        self.sync_started = time.monotonic()
 
     def _end_full_sync(self, shard: int) -> None:
         from photon.storage.leveldb import LevelDBEngine
@@ -251,6 +300,8 @@ class Replica:
         ks.engines[shard].close()
         old = live.with_name(live.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
+        # Two renames: a crash between them leaves no live shard, which opens empty on the
+        # next start and is fully synced again (a replica loses nothing it cannot get back).
         live.rename(old)
         path.rename(live)
         shutil.rmtree(old, ignore_errors=True)
@@ -261,12 +312,14 @@ class Replica:
         ks.shards[shard].load_counts()
         pos = self.master.positions[shard]
         pos.replid, pos.offset = replid, offset
-        pos.replid2, pos.offset2 = b"0" * 40, -1
-        self.master.backlogs[shard].entries.clear()
-        self.master.backlogs[shard].size = 0
+        pos.replid2, pos.offset2 = NO_REPLID, -1
+        backlog = self.master.backlogs[shard]
+        backlog.entries.clear()
+        backlog.size = 0
         self.unacked[shard] = offset
-        log.info("Full sync of shard %d done at offset %d (%.2fs)", shard, offset,
-                 time.monotonic() - self.sync_started)
+        self.full_syncs += 1
+        self.server.touch_all()  # every key of the shard may have changed: WATCH sees it
+        log.debug("Full sync of shard %d done at offset %d", shard, offset)
         self._settle(shard)
 
     def _abandon_syncs(self) -> None:
@@ -281,8 +334,17 @@ class Replica:
         self.settled.add(shard)
         if len(self.settled) == len(self.shards()) and self.state != "connected":
             self.state = "connected"
-            log.info("Replica in step with master %s:%d (offset %d)", self.host, self.port,
-                     self.master.offset)
+            full = len(self.settled) - len(self.partial)
+            if full:
+                self.partial_syncs += bool(self.partial)
+                log.info("Full sync from master done: %d shard(s) in %.2fs (%d bytes); replica "
+                         "in step with master %s:%d (offset %d)", full,
+                         time.monotonic() - self.sync_started, self.sync_bytes, self.host,
+                         self.port, self.master.offset)
+            else:
+                self.partial_syncs += 1
+                log.info("Partial resync accepted: replica in step with master %s:%d "
+                         "(offset %d)", self.host, self.port, self.master.offset)
 
     # --- read your writes ------------------------------------------------------------------
 
