@@ -123,6 +123,12 @@ class Blocking:
             else:
                 self.drain()
 
+    def databases_changed(self, dbs) -> None:
+        """SWAPDB and the like replace whole databases: every waited key in them may now hold
+        data (Redis signals them all as ready)."""
+        dbs = set(dbs)
+        self.keys_changed([dbkey for dbkey in self.by_key if dbkey[0] in dbs])
+
     def _held(self) -> bool:
         if self.holds:
             return True
@@ -267,6 +273,12 @@ def _gone(c) -> bool:
         return any(ev & _HANGUP for _, ev in p.poll(0))
     except (OSError, ValueError):
         return False
+
+
+def may_block(c) -> bool:
+    """False inside EXEC (and for clients a script runs as, which set ``deny_blocking``):
+    there a blocking command answers as on timeout at once, as Redis's CLIENT_DENY_BLOCKING."""
+    return not (c.in_exec or getattr(c, "deny_blocking", False))
 
 
 def blocking(server) -> Blocking:

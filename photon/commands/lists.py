@@ -575,7 +575,7 @@ def _bpop(c, argv, left: bool):
     r = _mpop_from(c, c.db, keys, left, 1)
     if r is not None:
         return [r[0], r[1][0]]
-    if c.in_exec:
+    if not blocking.may_block(c):
         return NULL_ARRAY
     db = c.db
 
@@ -601,7 +601,7 @@ def _bmove(c, src_key: bytes, dst_key: bytes, left_from: bool, left_to: bool, ti
     src = open_list(c, src_key)
     if src is not None:
         return move(c, c.db, src_key, dst_key, left_from, left_to, src)
-    if c.in_exec:
+    if not blocking.may_block(c):
         return None
     db = c.db
     ks = c.server.keyspace
@@ -638,7 +638,7 @@ def blmpop(c, argv):
     r = _mpop_from(c, c.db, keys, left, count)
     if r is not None:
         return r
-    if c.in_exec:
+    if not blocking.may_block(c):
         return NULL_ARRAY
     db = c.db
 

@@ -792,3 +792,43 @@ def test_reverse_scans_of_one_element(client):
     assert client.send("LINSERT", "l", "BEFORE", "e", "x") == 6
     assert rng(client) == L("a", "b", "c", "d", "x", "e")
     assert client.send("RPOP", "l", "1") == L("e")
+
+
+def test_hold_defers_serving_until_released(server):
+    async def main():
+        a, p = server.new_client(), server.new_client()
+        a.send("BLPOP", "l", "0")
+        with blocking.hold(server):
+            p.send("RPUSH", "l", "x")
+            await asyncio.sleep(0.01)
+            assert a.blocked is not None
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert _decode(a) == L("l", "x")
+    _run(main())
+
+
+def test_databases_changed_readies_waited_keys(server):
+    async def main():
+        a, p = server.new_client(), server.new_client()
+        a.send("BLPOP", "l", "0")
+        ks = server.keyspace
+        coll = lists.open_or_create(ks, 0, b"l")
+        lists.push(coll, [b"v"], False)
+        coll.save()
+        ks.touched.clear()  # as if written behind the registry's back (SWAPDB)
+        ks.commit()
+        await asyncio.sleep(0.01)
+        assert a.blocked is not None
+        blocking.blocking(server).databases_changed([0])
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert _decode(a) == L("l", "v")
+    _run(main())
+
+
+def test_deny_blocking_answers_at_once(client):
+    client.deny_blocking = True
+    assert raw(client, "BLPOP", "l", "0") == b"*-1\r\n"
+    assert raw(client, "BLMOVE", "l", "m", "LEFT", "LEFT", "0") == b"$-1\r\n"
+    assert raw(client, "BLMPOP", "0", "1", "l", "LEFT") == b"*-1\r\n"
