@@ -127,7 +127,15 @@ def _items(coll: Collection, lo: int, hi: int, reverse: bool = False):
 
 
 def values(coll: Collection, start: int = 0, stop: int | None = None) -> list[bytes]:
-    return [v for _, v in scan(coll, start, stop)]
+    """The elements start <= i < stop, head first: one forward range scan."""
+    m = coll.meta
+    if stop is None or stop > m.size:
+        stop = m.size
+    if start >= stop:
+        return []
+    p = coll.prefix
+    return [v for _, v in coll.ks.ritems(coll.shard, p + _pack(m.head + start),
+                                         p + _pack(m.head + stop))]
 
 
 def remove_indexes(coll: Collection, gone: list[int]) -> None:
