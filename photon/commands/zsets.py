@@ -314,6 +314,10 @@ def _zadd(c, argv: list[bytes], incr: bool):
     else:
         coll = ZColl(ks, c.db, key, meta, meta)
     size_before = coll.meta.size
+    if not (nx or xx or gt or lt or incr):
+        added, updated = _zadd_plain(coll, scores, argv[i + 1:n:2])
+        _finish(coll, size_before, bool(added or updated))
+        return added + updated if ch else added
     added = updated = processed = 0
     result = 0.0
     for score, member in zip(scores, argv[i + 1:n:2]):
@@ -344,6 +348,39 @@ def _zadd(c, argv: list[bytes], incr: bool):
     if incr:
         return Double(result) if processed else None
     return added + updated if ch else added
+
+
+def _zadd_plain(coll: Collection, scores: list[float], members: list[bytes]) -> tuple[int, int]:
+    """ZADD without conditions, the bulk-loading path: the same writes as _insert/_update with
+    the per-member overhead kept low (equal scores have equal encodings, -0 included)."""
+    ks = coll.ks
+    rget = ks.rget
+    rput = ks.rput
+    shard = coll.shard
+    p = coll.prefix
+    zp = coll.zprefix
+    added = updated = 0
+    longest = 0
+    for score, member in zip(scores, members):
+        es = encode_score(score)
+        mk = p + member
+        raw = rget(shard, mk)
+        if raw is None:
+            rput(shard, mk, es)
+            rput(shard, zp + es + member, b"")
+            added += 1
+            if len(member) > longest:
+                longest = len(member)
+        elif raw != es:
+            rput(shard, zp + raw + member, None)
+            rput(shard, zp + es + member, b"")
+            rput(shard, mk, es)
+            updated += 1
+    meta = coll.meta
+    meta.size += added
+    if longest > LISTPACK_VALUE or meta.size > LISTPACK_ENTRIES:
+        meta.flags |= FLAG_BIG
+    return added, updated
 
 
 @command("zadd", -4, "write denyoom fast", 1, 1, 1)
