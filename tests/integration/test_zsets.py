@@ -3,6 +3,7 @@ a leaderboard, range queries, set algebra, blocking pops woken by other clients,
 surviving a kill -9 restart."""
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -175,6 +176,19 @@ def test_errors_reach_the_client(r):
 
 # --- blocking pops ----------------------------------------------------------------------------
 
+TARGETS = ["photon"] + (["redis"] if shutil.which("redis-server") else [])
+
+
+@pytest.fixture(params=TARGETS)
+def node(request, shared_photon):
+    """Each blocking scenario runs on photon and, when installed, on redis-server 7.0."""
+    n = shared_photon if request.param == "photon" else request.getfixturevalue("redis_ref")
+    c = n.client()
+    c.flushall()
+    c.close()
+    return n
+
+
 class Blocked:
     """One blocking call in a thread, on its own connection."""
 
@@ -214,33 +228,30 @@ def wait_blocked(node, n: int, timeout: float = 5) -> None:
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_bzpopmin_woken_by_zadd(shared_photon, protocol):
-    r = shared_photon.client()
-    r.flushall()
-    w = Blocked(shared_photon, lambda c: c.bzpopmin(["q1", "q2"], timeout=10), protocol)
-    wait_blocked(shared_photon, 1)
+def test_bzpopmin_woken_by_zadd(node, protocol):
+    r = node.client()
+    w = Blocked(node, lambda c: c.bzpopmin(["q1", "q2"], timeout=10), protocol)
+    wait_blocked(node, 1)
     r.zadd("q2", {"job": 5, "other": 7})
     assert tuple(w.join()) == (b"q2", b"job", 5.0)
     assert r.zrange("q2", 0, -1) == [b"other"]
 
 
-def test_bzpopmax_and_bzmpop_woken(shared_photon):
-    r = shared_photon.client()
-    r.flushall()
-    w1 = Blocked(shared_photon, lambda c: c.bzpopmax("q", timeout=10))
-    wait_blocked(shared_photon, 1)
-    w2 = Blocked(shared_photon, lambda c: c.bzmpop(10, 1, ["q"], min=True, count=5))
-    wait_blocked(shared_photon, 2)
+def test_bzpopmax_and_bzmpop_woken(node):
+    r = node.client()
+    w1 = Blocked(node, lambda c: c.bzpopmax("q", timeout=10))
+    wait_blocked(node, 1)
+    w2 = Blocked(node, lambda c: c.bzmpop(10, 1, ["q"], min=True, count=5))
+    wait_blocked(node, 2)
     r.zadd("q", {"a": 1, "b": 2, "c": 3})
     assert tuple(w1.join()) == (b"q", b"c", 3.0)  # first blocked, first served
     assert w2.join() == [b"q", [[b"a", b"1"], [b"b", b"2"]]]
     assert r.exists("q") == 0
 
 
-def test_blocking_pop_timeouts(shared_photon):
+def test_blocking_pop_timeouts(node):
     for protocol in (2, 3):
-        c = shared_photon.client(protocol=protocol)
-        c.flushall()
+        c = node.client(protocol=protocol)
         t = time.monotonic()
         assert c.bzpopmin("none", timeout=0.2) is None
         assert c.bzmpop(0.2, 1, ["none"], min=True) is None
@@ -248,13 +259,12 @@ def test_blocking_pop_timeouts(shared_photon):
         c.close()
 
 
-def test_blocked_client_ignores_other_types_and_other_dbs(shared_photon):
-    r = shared_photon.client()
-    r.flushall()
-    w = Blocked(shared_photon, lambda c: c.bzpopmin("q", timeout=10))
-    wait_blocked(shared_photon, 1)
+def test_blocked_client_ignores_other_types_and_other_dbs(node):
+    r = node.client()
+    w = Blocked(node, lambda c: c.bzpopmin("q", timeout=10))
+    wait_blocked(node, 1)
     r.set("q", "string now")      # another type: the waiter keeps waiting
-    other_db = shared_photon.client(db=1)
+    other_db = node.client(db=1)
     other_db.zadd("q", {"x": 1})  # same name, other database
     time.sleep(0.2)
     assert w.thread.is_alive()
@@ -265,11 +275,33 @@ def test_blocked_client_ignores_other_types_and_other_dbs(shared_photon):
     other_db.close()
 
 
-def test_multi_pushing_and_popping_leaves_nothing_for_waiters(shared_photon):
-    r = shared_photon.client()
-    r.flushall()
-    w = Blocked(shared_photon, lambda c: c.bzpopmin("q", timeout=1))
-    wait_blocked(shared_photon, 1)
+def test_waiter_is_served_from_the_key_that_became_ready(node):
+    r = node.client()
+    w = Blocked(node, lambda c: c.bzpopmin(["q1", "q2"], timeout=10))
+    wait_blocked(node, 1)
+    pipe = r.pipeline(transaction=True)
+    pipe.zadd("q2", {"b": 2})
+    pipe.zadd("q1", {"a": 1})
+    pipe.execute()
+    assert tuple(w.join()) == (b"q2", b"b", 2.0)
+    assert r.zrange("q1", 0, -1) == [b"a"]
+
+
+def test_one_member_for_two_waiters(node):
+    r = node.client()
+    w1 = Blocked(node, lambda c: c.bzmpop(10, 1, ["q"], max=True, count=3), protocol=3)
+    wait_blocked(node, 1)
+    w2 = Blocked(node, lambda c: c.bzpopmin("q", timeout=0.5))
+    wait_blocked(node, 2)
+    r.zadd("q", {"only": 1.5})
+    assert w1.join() == [b"q", [[b"only", 1.5]]]
+    assert w2.join() is None
+
+
+def test_multi_pushing_and_popping_leaves_nothing_for_waiters(node):
+    r = node.client()
+    w = Blocked(node, lambda c: c.bzpopmin("q", timeout=1))
+    wait_blocked(node, 1)
     pipe = r.pipeline(transaction=True)
     pipe.zadd("q", {"a": 1})
     pipe.zpopmin("q")
