@@ -169,9 +169,6 @@ class Blocking:
                 for w in list(waiters):
                     if w.future.done() or self.by_client.get(id(w.client)) is not w:
                         continue
-                    if _gone(w.client):
-                        self._drop_dead(w)
-                        continue
                     self._serve_one(w, dbkey[1])
         finally:
             self.serving = False
@@ -179,9 +176,17 @@ class Blocking:
     def _serve_one(self, w: Waiter, key: bytes) -> None:
         server = self.server
         ks = server.keyspace
+        if ks.pending:
+            ks.commit()  # whatever came before is not this pop's to undo
         ks.tick()
         try:
             reply = w.serve(key) if w.keyed else w.serve()
+            if reply is not None and _gone(w.client):
+                # Checked only once there is something to give, to spare a poll per waiter
+                # on every touch: a hung-up client must not take the element.
+                ks.rollback()
+                self._drop_dead(w)
+                return
             ks.commit()
         except RedisError as e:
             ks.commit()

@@ -30,7 +30,7 @@ def server(request, tmp_path):
 
     srv = FakeServer.__new__(FakeServer)
     config = cfg.load({"http_port": "0", "data_dir": str(tmp_path), "node_id": "unit"}, env={})
-    engines = [LevelDBEngine(tmp_path / f"shard-{i}") for i in range(4)]
+    engines = [LevelDBEngine(tmp_path / f"shard-{i}") for i in range(2)]
     Server.__init__(srv, config, engines=engines, node_id="unit")
     yield srv
     for e in engines:
