@@ -263,9 +263,18 @@ def live_keys(c, db: int):
                 yield key, raw
 
 
+def key_matcher(pattern: bytes):
+    """KEYS / SCAN MATCH: Redis's stringmatchlen never matches the empty key name unless the
+    pattern is empty too; only the '*' shortcut (no matching at all) returns it."""
+    match = compile_glob(pattern)
+    if pattern in (b"*", b""):
+        return match
+    return lambda key: bool(key) and match(key)
+
+
 @command("keys", 2, "readonly", 0, 0, 0)
 def keys(c, argv):
-    match = compile_glob(argv[1])
+    match = key_matcher(argv[1])
     return [key for key, _ in live_keys(c, c.db) if match(key)]
 
 
@@ -399,7 +408,7 @@ def parse_scan_options(argv: list[bytes], start: int, allow_type: bool):
 def scan(c, argv):
     cursor = parse_cursor(argv[1])
     pattern, count, type_filter = parse_scan_options(argv, 2, True)
-    match = compile_glob(pattern) if pattern is not None and pattern != b"*" else None
+    match = key_matcher(pattern) if pattern is not None and pattern != b"*" else None
     ks = c.server.keyspace
     position = CURSORS.load(cursor) if cursor else None
     shard, after = (0, None) if position is None or position[0] != c.db else position[1:]

@@ -1,8 +1,13 @@
 """String commands (Redis's t_string.c)."""
 from __future__ import annotations
 
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
 from photon.commands.table import command
-from photon.errors import NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, RedisError, syntax
+from photon.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, RedisError, syntax
 from photon.keyspace.encoding import FLAG_RAW, STRING, Meta
 from photon.protocol.reply import OK
 
@@ -11,7 +16,7 @@ from photon.protocol.reply import OK
 # embstr or raw by length, never int. Strings only; collections use bit 2 for FLAG_BIG.
 FLAG_NOT_INT = 4
 from photon.util.numbers import (
-    INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, parse_long_double,
+    _LD_MAX, INT64_MAX, INT64_MIN, _round_ld, add_long_double, format_long_double, parse_int,
     string2ll,
 )
 
@@ -259,12 +264,68 @@ def decrby(c, argv):
     return incr_by(c, argv[1], -delta)
 
 
+_LD_TEXT = re.compile(
+    rb"([+-]?)(?:(?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    rb"|0[xX](?P<hex>[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP](?P<pexp>[+-]?[0-9]+))?"
+    rb"|(?P<inf>[iI][nN][fF](?:[iI][nN][iI][tT][yY])?))")
+_LD_MAX_CHARS = 5 * 1024
+_LD_MIN_SUBNORMAL_EXP = -16445  # the smallest long double is 2**-16445
+
+
+def strtold(s: bytes) -> Fraction | float | None:
+    """Redis's string2ld: the whole text as a long double (strtold: decimal or hex, inf and
+    infinity; values past double's range are fine), or None where Redis says 'not a valid
+    float' (spaces, NaN, overflow or underflow to zero, 5 KiB or longer)."""
+    if not s or len(s) >= _LD_MAX_CHARS:
+        return None
+    m = _LD_TEXT.fullmatch(s)
+    if m is None:
+        return None
+    neg = m.group(1) == b"-"
+    if m.group("inf"):
+        return -math.inf if neg else math.inf
+    if m.group("dec") is not None:
+        try:
+            d = Decimal(m.group("dec").decode())
+        except InvalidOperation:
+            return None
+        if d == 0:
+            return Fraction(0)
+        if d.adjusted() > 4940:  # far past the long double range: ERANGE
+            return None
+        if d.adjusted() < -4960:  # far below the smallest subnormal: ERANGE, zero
+            return None
+        exact = Fraction(d)
+    else:
+        digits = m.group("hex").decode()
+        whole, _, frac = digits.partition(".")
+        mant = int((whole + frac) or "0", 16)
+        exp = int(m.group("pexp") or b"0") - 4 * len(frac)
+        if mant == 0:
+            return Fraction(0)
+        top = mant.bit_length() + exp
+        if top > 16400 or top < _LD_MIN_SUBNORMAL_EXP - 2:
+            return None
+        exact = mant * (Fraction(2) ** exp)
+    value = _round_ld(exact)
+    if value == 0 or abs(value) > _LD_MAX:
+        return None
+    return -value if neg else value
+
+
+def _long_double_arg(s: bytes) -> Fraction | float:
+    v = strtold(s)
+    if v is None:
+        raise RedisError(NOT_FLOAT)
+    return v
+
+
 @command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1)
 def incrbyfloat(c, argv):
     ks = c.server.keyspace
     meta = ks.lookup_typed(c.db, argv[1], STRING)
-    current = parse_long_double(meta.value) if meta is not None else parse_long_double(b"0")
-    delta = parse_long_double(argv[2])
+    current = _long_double_arg(meta.value) if meta is not None else Fraction(0)
+    delta = _long_double_arg(argv[2])
     result = add_long_double(current, delta)
     if isinstance(result, float):
         raise RedisError("ERR increment would produce NaN or Infinity")
