@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import random
 import re
 from collections.abc import Iterator
 from itertools import islice
 
-from photon.commands import blocking
+from photon.commands import blocking, sampling
 from photon.commands.keys import CURSORS, ENCODINGS, parse_cursor, parse_scan_options
 from photon.commands.table import command
 from photon.errors import NOT_FLOAT, WRONGTYPE, RedisError, syntax
@@ -344,6 +343,7 @@ def _zadd(c, argv: list[bytes], incr: bool):
         if score != cur:
             _update(coll, member, cur, score)
             updated += 1
+    sampling.note_added(coll, added)
     _finish(coll, size_before, bool(added or updated))
     if incr:
         return Double(result) if processed else None
@@ -380,6 +380,7 @@ def _zadd_plain(coll: Collection, scores: list[float], members: list[bytes]) -> 
     meta.size += added
     if longest > LISTPACK_VALUE or meta.size > LISTPACK_ENTRIES:
         meta.flags |= FLAG_BIG
+    sampling.note_added(coll, added)
     return added, updated
 
 
@@ -1102,23 +1103,6 @@ def zintercard(c, argv):
 
 # --- ZRANDMEMBER --------------------------------------------------------------------------
 
-def _at_ranks(coll: Collection, ranks: list[int]) -> dict[int, tuple[bytes, float]]:
-    """The members at these ranks of the member index, in one pass."""
-    wanted = sorted(set(ranks))
-    out: dict[int, tuple[bytes, float]] = {}
-    if not wanted:
-        return out
-    it = iter(wanted)
-    nxt = next(it)
-    for i, (member, raw) in enumerate(coll.items()):
-        if i == nxt:
-            out[i] = (member, decode_score(raw))
-            nxt = next(it, None)
-            if nxt is None:
-                break
-    return out
-
-
 @command("zrandmember", -2, "readonly", 1, 1, 1)
 def zrandmember(c, argv):
     if len(argv) >= 3:
@@ -1139,25 +1123,23 @@ def zrandmember(c, argv):
     coll = _open(c, argv[1])
     if coll is None:
         return None
-    size = coll.meta.size
-    return _at_ranks(coll, [random.randrange(size)]).popitem()[1][0]
+    item = sampling.random_one(coll)
+    return None if item is None else item[0]
 
 
 def _randmember_count(c, key: bytes, count: int, withscores: bool):
     coll = _open(c, key)
     if coll is None or count == 0:
         return []
-    size = coll.meta.size
     if count < 0 or count == 1:
         # Any member any number of times, in random order.
-        ranks = [random.randrange(size) for _ in range(abs(count))]
-    elif count >= size:
+        items = sampling.random_repeats(coll, abs(count))
+    elif count >= coll.meta.size:
         # The whole set, walked from the top as Redis's zset iterator does.
         return _range_reply(c, list(_pairs(coll.zitems(reverse=True))), withscores)
     else:
-        ranks = random.sample(range(size), count)
-    found = _at_ranks(coll, ranks)
-    return _range_reply(c, [found[r] for r in ranks], withscores)
+        items = sampling.random_distinct(coll, count)
+    return _range_reply(c, [(m, decode_score(raw)) for m, raw in items], withscores)
 
 
 # --- ZSCAN --------------------------------------------------------------------------------

@@ -693,6 +693,21 @@ def test_zrandmember_uses_every_member(client):
     assert seen == {b"m%d" % i for i in range(20)}
 
 
+def test_zrandmember_on_a_big_set(client):
+    n = 3000
+    client.send("ZADD", "z", *sum([[str(i / 2), "m%d" % i] for i in range(n)], []))
+    one = client.send("ZRANDMEMBER", "z")
+    assert one.startswith(b"m") and 0 <= int(one[1:]) < n
+    flat = client.send("ZRANDMEMBER", "z", "200", "WITHSCORES")
+    members = flat[::2]
+    assert len(members) == 200 == len(set(members))
+    assert all(float(s) == int(m[1:]) / 2 for m, s in zip(members, flat[1::2]))
+    many = client.send("ZRANDMEMBER", "z", "-20000")
+    assert len(many) == 20000 and len(set(many)) > n * 0.9  # every member about equally likely
+    client.send("ZADD", "z", "-1", "new")
+    assert b"new" in client.send("ZRANDMEMBER", "z", "-60000")
+
+
 def test_zrandmember_errors(z):
     z.send("SET", "s", "x")
     assert err(z.send("ZRANDMEMBER", "z", "-9223372036854775808")) == \
