@@ -67,7 +67,8 @@ class ReplicaLink:
         self.caught_up_at = time.monotonic()
         self.behind = False
         self.task: asyncio.Task | None = None
-        self.full_syncs = 0
+        self.full_syncs = 0  # full syncs started on this link (at most one)
+        self.full_sync_shards = 0  # shards sent whole
         self.sync_bytes = 0
         self.sync_shards: list[int] = []
 
@@ -159,6 +160,8 @@ class ReplicaLink:
         begun = last_report = time.monotonic()
         sent = 0
         self.sync_shards = list(shards)
+        self.full_syncs += 1
+        server.info_counters["sync_full"] = server.info_counters.get("sync_full", 0) + 1
         for n, shard in enumerate(shards):
             if self.closed:
                 return
@@ -204,8 +207,7 @@ class ReplicaLink:
             for msg in held:
                 self.send(msg)
             self.online.add(shard)
-            self.full_syncs += 1
-            server.info_counters["sync_full"] = server.info_counters.get("sync_full", 0) + 1
+            self.full_sync_shards += 1
             log.debug("Shard %d sent to replica %s: %d bytes in %.2fs, then %d live entries",
                       shard, self.node_id, shard_sent, time.monotonic() - started, len(held))
         self.sync_shards = []

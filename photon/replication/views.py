@@ -80,6 +80,8 @@ def admin_replication(server: "Server") -> dict[str, Any]:
                 "last_ack_seconds_ago": round(now - link.last_ack, 3),
                 "connected_since": link.connected_at,
                 "full_syncs": link.full_syncs,
+                "full_sync_shards": link.full_sync_shards,
+                "sync_bytes": link.sync_bytes,
                 "syncing_shards": sorted(set(link.shards) - link.online),
                 "shards": {"start": min(link.shards, default=0),
                            "end": max(link.shards, default=0)},

@@ -93,30 +93,52 @@ def admin(node: PhotonProcess, path: str = "/_admin/replication") -> dict[str, A
 
 # --- contents -----------------------------------------------------------------------------
 
+_READERS = {
+    b"string": lambda p, k: p.get(k),
+    b"hash": lambda p, k: p.hgetall(k),
+    b"list": lambda p, k: p.lrange(k, 0, -1),
+    b"set": lambda p, k: p.smembers(k),
+    b"zset": lambda p, k: p.zrange(k, 0, -1, withscores=True),
+}
+
+
 def logical_dump(client: redis.Redis, dbs: tuple[int, ...] = (0,)) -> dict:
     """Every key of the given databases with its type, value and whether it has a TTL, read
-    through Redis commands (SCAN, TYPE and the type's read command)."""
+    through Redis commands (SCAN, TYPE and the type's read command), pipelined."""
     out: dict = {}
     for db in dbs:
-        client.execute_command("SELECT", db)
-        for key in client.scan_iter(count=1000):
-            t = client.type(key)
-            if t == b"string":
-                v: Any = client.get(key)
-            elif t == b"hash":
-                v = client.hgetall(key)
-            elif t == b"list":
-                v = client.lrange(key, 0, -1)
-            elif t == b"set":
-                v = sorted(client.smembers(key))
-            elif t == b"zset":
-                v = client.zrange(key, 0, -1, withscores=True)
-            elif t == b"none":
-                continue  # expired between SCAN and TYPE
-            else:
-                raise AssertionError(f"unexpected type {t!r}")
-            out[(db, key)] = (t, v, client.pttl(key) > 0)
-    client.execute_command("SELECT", 0)
+        c = redis.Redis(connection_pool=client.connection_pool, db=db,
+                        single_connection_client=True)
+        c.execute_command("SELECT", db)
+        try:
+            cursor = 0
+            while True:
+                cursor, keys = c.scan(cursor, count=1000)
+                if keys:
+                    p = c.pipeline(transaction=False)
+                    for k in keys:
+                        p.type(k)
+                    types = p.execute()
+                    p = c.pipeline(transaction=False)
+                    live = [(k, t) for k, t in zip(keys, types) if t != b"none"]
+                    for k, t in live:
+                        if t not in _READERS:
+                            raise AssertionError(f"unexpected type {t!r}")
+                        _READERS[t](p, k)
+                        p.pttl(k)
+                    replies = p.execute()
+                    for i, (k, t) in enumerate(live):
+                        v, ttl = replies[2 * i], replies[2 * i + 1]
+                        if t == b"set":
+                            v = sorted(v)
+                        if ttl == -2:
+                            continue  # expired between SCAN and now
+                        out[(db, k)] = (t, v, ttl > 0)
+                if cursor == 0:
+                    break
+        finally:
+            c.execute_command("SELECT", 0)
+            c.close()
     return out
 
 
