@@ -51,6 +51,8 @@ class Client(asyncio.Protocol):
         self.closed = False
         self.blocked: asyncio.Future | None = None
         self.backlog: deque[list[bytes]] = deque()
+        self.held: list[bytes] = []  # input that arrived while blocked
+        self.held_bytes = 0
         self.created = time.time()
         self.last_interaction = monotonic()
         self.last_cmd: Any = None  # the last Command run
@@ -84,6 +86,17 @@ class Client(asyncio.Protocol):
         server = self.server
         server.stats.net_input += len(data)
         self.last_interaction = monotonic()
+        if self.blocked is not None:
+            # Keep reading while blocked, as Redis does, so a hang-up is noticed; the input
+            # waits unparsed until the client runs again.
+            self.held.append(data)
+            self.held_bytes += len(data)
+            if self.held_bytes > server.config.client_query_buffer_limit:
+                self._query_buffer_full()
+            return
+        self._consume(data)
+
+    def _consume(self, data: bytes) -> None:
         parser = self.parser
         requests = parser.feed(data)
         if requests:
@@ -94,13 +107,15 @@ class Client(asyncio.Protocol):
         if parser.error is not None:
             if self.blocked is None and not self.backlog:
                 self.protocol_error()
-        elif parser.pending > server.config.client_query_buffer_limit:
-            log.warning("Closing client that reached max query buffer length: %s",
-                        self.describe())
-            self.abort()
+        elif parser.pending > self.server.config.client_query_buffer_limit:
+            self._query_buffer_full()
             return
         if self.out:
             self.flush()
+
+    def _query_buffer_full(self) -> None:
+        log.warning("Closing client that reached max query buffer length: %s", self.describe())
+        self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -139,8 +154,6 @@ class Client(asyncio.Protocol):
         quorum waits); later requests wait in order, as in Redis."""
         self.blocked = fut
         self.backlog.extendleft(reversed(rest))
-        if self.transport is not None:
-            self.transport.pause_reading()
         fut.add_done_callback(self._unblock)
 
     def _unblock(self, fut: asyncio.Future) -> None:
@@ -158,8 +171,12 @@ class Client(asyncio.Protocol):
         if self.blocked is None and not self.closing:
             if self.parser.error is not None:
                 self.protocol_error()
-            elif self.transport is not None:
-                self.transport.resume_reading()
+            elif self.held:
+                data = b"".join(self.held)
+                self.held.clear()
+                self.held_bytes = 0
+                self._consume(data)
+                return
         self.flush()
 
     def protocol_error(self) -> None:

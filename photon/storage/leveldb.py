@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from itertools import takewhile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -42,11 +43,11 @@ class LevelDBEngine(Engine):
 
     def items(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:
-        return self.db.iterator(start=start, stop=stop, reverse=reverse)
+        return _range(self.db, start, stop, reverse, True)
 
     def keys(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
              ) -> Iterator[bytes]:
-        return self.db.iterator(start=start, stop=stop, reverse=reverse, include_value=False)
+        return _range(self.db, start, stop, reverse, False)
 
     def snapshot(self) -> "_Snapshot":
         return _Snapshot(self.db.snapshot())
@@ -97,14 +98,25 @@ class _Snapshot(Engine):
 
     def items(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:
-        return self._snap.iterator(start=start, stop=stop, reverse=reverse)
+        return _range(self._snap, start, stop, reverse, True)
 
     def keys(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
              ) -> Iterator[bytes]:
-        return self._snap.iterator(start=start, stop=stop, reverse=reverse, include_value=False)
+        return _range(self._snap, start, stop, reverse, False)
 
     def snapshot(self) -> "_Snapshot":
         return self
 
     def close(self) -> None:
         self._snap.close()
+
+
+def _range(source, start: bytes, stop: bytes | None, reverse: bool, values: bool):
+    """plyvel's iterator over [start, stop), working around its reverse scans: given both
+    bounds, plyvel 1.5 returns nothing when the range's only key is ``start`` itself."""
+    if not reverse:
+        return source.iterator(start=start, stop=stop, include_value=values)
+    it = source.iterator(stop=stop, reverse=True, include_value=values)
+    if values:
+        return takewhile(lambda kv: kv[0] >= start, it)
+    return takewhile(lambda k: k >= start, it)
