@@ -6,6 +6,7 @@ import hiredis
 import pytest
 
 from photon.commands import zsets
+from photon.commands.table import COMMANDS
 from photon.keyspace.encoding import ZSET, decode_score, encode_score
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -662,9 +663,9 @@ def test_numkeys_key_positions(client):
     assert client.send("COMMAND", "GETKEYS", "ZINTERCARD", "1", "a") == [b"a"]
     assert client.send("COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "0") == [b"a", b"b"]
     assert client.send("COMMAND", "GETKEYS", "ZRANGESTORE", "d", "s", "0", "1") == [b"d", b"s"]
-    assert zsets.zunionstore.__name__  # registered
-    from photon.commands.table import COMMANDS
+    # numkeys past the arguments: no keys, as Redis's getkeys procs say
     assert COMMANDS[b"zunionstore"].key_positions([b"zunionstore", b"d", b"3", b"a"]) == []
+    assert COMMANDS[b"zmpop"].key_positions([b"zmpop", b"x", b"a", b"min"]) == []
 
 
 # --- ZRANDMEMBER ------------------------------------------------------------------------------
