@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from photon.commands.table import COMMANDS, Command
 from photon.errors import RedisError
-from photon.protocol.reply import QUEUED
+from photon.protocol.reply import NO_REPLY, QUEUED
 
 if TYPE_CHECKING:
     from photon.client import Client
@@ -20,10 +20,17 @@ _SUBSCRIBED_OK = {b"ping", b"subscribe", b"unsubscribe", b"psubscribe", b"punsub
                   b"ssubscribe", b"sunsubscribe", b"quit", b"reset"}
 _MULTI_RUNS_NOW = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 NOAUTH = "NOAUTH Authentication required."
+NOT_PEER = ("NOPERM '%s' is an internal command: only cluster peers that proved the cluster "
+            "secret (PHOTON.AUTH) may send it")
 
 # argv[0] exactly as clients send it ('GET', 'get', 'Get') -> plain command, so the hot path
 # skips lower(); containers are never cached (their subcommand decides).
 _by_spelling: dict[bytes, Command] = {}
+# Internal commands (PHOTON.SYNC, PHOTON.ACK, PHOTON.FWD...): only cluster peers that proved
+# the cluster secret may run them; filled by photon.security.install. Never cached above.
+INTERNAL: frozenset[Command] = frozenset()
+# An HTTP request on the RESP port (cross-protocol scripting): closed at once, as Redis.
+_CROSS_PROTOCOL = (b"post", b"host:")
 
 
 def _arg_text(arg: bytes, limit: int) -> str:
@@ -55,7 +62,8 @@ def resolve(argv: list[bytes]) -> Command:
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
         cmd.rejected += 1
         raise RedisError("ERR wrong number of arguments for '%s' command" % cmd.name)
-    if cmd.parent is None and not cmd.subcommands and len(_by_spelling) < 4096:
+    if (cmd.parent is None and not cmd.subcommands and len(_by_spelling) < 4096
+            and not cmd.name.startswith("photon.")):
         _by_spelling[argv[0]] = cmd
     return cmd
 
@@ -67,18 +75,34 @@ def execute(c: "Client", argv: list[bytes]) -> Any:
         arity = cmd.arity
         n = len(argv)
         if ((n == arity or (arity < 0 and n >= -arity)) and c.multi is None
-                and c.authenticated and not c.subscribed):
+                and c.authenticated and c.acl is None and not c.subscribed):
             server = c.server
             if not server.command_checks and not (cmd.write and server.write_checks):
                 return call(c, cmd, argv)
     try:
         cmd = resolve(argv)
     except RedisError as e:
-        if c.multi is not None:
-            c.multi_dirty = True
-        c.server.stats.error(e.message)
-        return e
+        if argv[0].lower() in _CROSS_PROTOCOL:
+            c.server.security.cross_protocol(c)
+            return NO_REPLY
+        return _rejected(c, argv[0].lower() == b"exec", e.message)
     return _gate(c, cmd, argv)
+
+
+def _rejected(c: "Client", is_exec: bool, message: str) -> RedisError:
+    """Redis's rejectCommand: flag the transaction; a refused EXEC discards it outright."""
+    c.server.stats.error(message)
+    if c.multi is not None:
+        c.multi_dirty = True
+    if is_exec:
+        from photon.server import unwatch
+
+        c.multi = None
+        c.multi_dirty = False
+        unwatch(c.server, c)
+        return RedisError("EXECABORT Transaction discarded because of: " +
+                          message.split(" ", 1)[1] if message.startswith("ERR ") else message)
+    return RedisError(message)
 
 
 def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
@@ -87,6 +111,12 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         return _reject(c, cmd, NOAUTH)
     if c.multi is not None and cmd.no_multi:
         return _reject(c, cmd, "ERR Command not allowed inside a transaction")
+    if c.acl is not None:
+        verdict = server.security.check(c, cmd, argv)
+        if verdict is not None:
+            return _reject(c, cmd, verdict)
+    if cmd in INTERNAL and not c.peer and c.kind != "internal":
+        return _reject(c, cmd, NOT_PEER % cmd.name)
     checks = server.command_checks + server.write_checks if cmd.write else server.command_checks
     for check in checks:
         verdict = check(c, cmd, argv)
@@ -103,9 +133,7 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
 
 def _reject(c: "Client", cmd: Command, message: str) -> RedisError:
     cmd.rejected += 1
-    if c.multi is not None:
-        c.multi_dirty = True
-    return c.server.stats.reject(message)
+    return _rejected(c, cmd.name == "exec", message)
 
 
 def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:

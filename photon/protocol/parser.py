@@ -7,6 +7,7 @@ by step, so limits are checked before anything is buffered and errors carry Redi
 """
 from __future__ import annotations
 
+import re
 from itertools import chain
 
 import hiredis
@@ -19,6 +20,9 @@ MULTIBULK_MAX = 2147483647
 UNAUTH_MULTIBULK_MAX = 10
 UNAUTH_BULK_MAX = 16384
 _SPACE = b" \n\r\t\v\f"
+# An array header with six or more digits: hiredis would allocate the whole list up front,
+# so such input goes to the Python reader, which checks the count and allocates nothing.
+_BIG_ARRAY = re.compile(rb"\*-?[0-9]{6}")
 
 
 def _digits(lengths: list[int]) -> int:
@@ -61,7 +65,8 @@ class RequestParser:
         requests before it are still returned, as Redis runs them before replying the error."""
         if self.error is not None:
             return []
-        if not self._buf and not self._left and not self.auth_required and data[:1] == b"*":
+        if (not self._buf and not self._left and not self.auth_required and data[:1] == b"*"
+                and _BIG_ARRAY.search(data) is None):
             reader = self._reader
             reader.feed(data)
             gets = reader.gets
@@ -70,22 +75,18 @@ class RequestParser:
                 while (req := gets()) is not False:
                     if type(req) is not list:
                         raise TypeError
-                    sum(map(bytes.__len__, req))  # TypeError unless every element is a bulk
                     requests.append(req)
-                # Did the data end between requests? Then a probe parses as an empty array;
-                # inside a request it would not (it becomes part of that request).
-                reader.feed(b"*0\r\n")
-                at_boundary = gets() == []
+                # Canonical lengths add up to the data exactly when every request was
+                # well-formed (bulk arguments only, no stray types or padded lengths) and the
+                # data ended between requests; a TypeError means a non-bulk element.
+                used = wire_length(requests)
             except Exception:
-                self._reader = hiredis.Reader()
-                self._buf += data
-                return self._parse()
-            if at_boundary:
+                used = -1
+            if used == len(data):
                 return requests if all(requests) else [r for r in requests if r]
             self._reader = hiredis.Reader()
-            used = wire_length(requests)
-            if used >= len(data):
-                self._buf += data
+            if used <= 0 or used > len(data) or data[used:used + 1] != b"*":
+                self._buf += data  # malformed or unusual: the exact reader decides
                 return self._parse()
             self._buf += data[used:]
             return [r for r in requests if r] + self._parse()
@@ -104,6 +105,8 @@ class RequestParser:
             if self._left == 0:
                 if buf[pos] != 42:  # inline command
                     nl = buf.find(b"\n", pos)
+                    if nl != -1 and buf.find(b"\0", pos, nl) != -1:
+                        nl = -1  # Redis looks for the newline with strchr: a NUL ends the search
                     if nl == -1:
                         if end - pos > INLINE_MAX:
                             self._fail("too big inline request")

@@ -35,8 +35,7 @@ def tokenize(pattern: bytes) -> list[Token]:
                     i += 1
                     ranges.append((pattern[i], pattern[i]))
                 elif n - i >= 3 and pattern[i + 1] == 45:  # 'a-z'
-                    lo, hi = pattern[i], pattern[i + 2]
-                    ranges.append((min(lo, hi), max(lo, hi)))
+                    ranges.extend(_signed_range(pattern[i], pattern[i + 2]))
                     i += 2
                 else:
                     ranges.append((pattern[i], pattern[i]))
@@ -49,6 +48,22 @@ def tokenize(pattern: bytes) -> list[Token]:
             tokens.append(("lit", ch))
         i += 1
     return tokens
+
+
+def _signed(b: int) -> int:
+    return b - 256 if b >= 128 else b
+
+
+def _signed_range(a: int, b: int) -> list[tuple[int, int]]:
+    """Redis compares class bounds as C chars, signed on x86: bytes 0x80-0xff sort below 0.
+    The range as unsigned byte intervals."""
+    lo, hi = sorted((_signed(a), _signed(b)))
+    out = []
+    if lo < 0:
+        out.append((lo + 256, min(hi, -1) + 256))
+    if hi >= 0:
+        out.append((max(lo, 0), hi))
+    return out
 
 
 def _token_regex(tok: Token) -> bytes:
@@ -83,7 +98,8 @@ def to_regex(pattern: bytes) -> bytes:
 def compile_glob(pattern: bytes) -> Callable[[bytes], bool]:
     """A predicate telling whether a byte string matches the Redis glob pattern."""
     if pattern == b"*":
-        return lambda s: True
+        return lambda s: True  # the callers' match-everything shortcut (KEYS *, no MATCH)
     rx = re.compile(to_regex(pattern), re.DOTALL)
     match = rx.match
-    return lambda s: match(s) is not None
+    # stringmatchlen never matches an empty string against a non-empty pattern
+    return lambda s: match(s) is not None if s else not pattern

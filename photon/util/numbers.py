@@ -3,6 +3,7 @@ spaces or NaN), and INCRBYFLOAT's long-double arithmetic and printing."""
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -43,16 +44,31 @@ _FLOAT_SPECIAL = {b"inf": math.inf, b"+inf": math.inf, b"-inf": -math.inf,
                   b"infinity": math.inf, b"+infinity": math.inf, b"-infinity": -math.inf}
 
 
+_HEX_FLOAT = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                        rb"(?:[pP][+-]?[0-9]+)?")
+_ZERO_MANTISSA = re.compile(rb"[+-]?(?:0[xX])?[0.]*(?:[eEpP].*)?")
+
+
 def string2d(s: bytes) -> float | None:
-    """strtod as Redis uses it: the whole string, no leading space, never NaN."""
-    if not s or s[0] in b" \t\n\r\v\f" or len(s) > 5000:
+    """strtod as Redis's string2d uses it: the whole string, decimal or hex, no leading space,
+    never NaN, and a result that overflows or underflows to zero (ERANGE) is refused."""
+    if not s or s[0] in b" \t\n\r\v\f" or len(s) > 5000 or s[-1] in b" \t\n\r\v\f":
         return None
     try:
         v = float(s)
     except ValueError:
-        return _FLOAT_SPECIAL.get(s.lower())
-    if math.isnan(v) or b"_" in s or s[-1] in b" \t\n\r\v\f":
+        if not _HEX_FLOAT.fullmatch(s):
+            return None
+        try:
+            v = float.fromhex(s.decode())
+        except OverflowError:
+            return None
+    if math.isnan(v) or b"_" in s:
         return None
+    if math.isinf(v) and s.lower().lstrip(b"+-") not in (b"inf", b"infinity"):
+        return None  # overflow
+    if v == 0 and not _ZERO_MANTISSA.fullmatch(s):
+        return None  # underflow to zero
     return v
 
 
@@ -90,17 +106,13 @@ def _round_ld(x: Fraction) -> Fraction:
 
 
 def parse_long_double(s: bytes, error: str = NOT_FLOAT) -> Fraction | float:
-    """strtold: an exact long double, or ±inf."""
-    v = string2d(s)
+    """strtold as Redis's string2ld: an exact long double, or ±inf."""
+    from photon.util.long_double import string2ld
+
+    v = string2ld(s)
     if v is None:
         raise RedisError(error)
-    if math.isinf(v):
-        return v
-    try:
-        exact = Fraction(Decimal(s.decode()))
-    except Exception:
-        exact = Fraction(v)
-    return _round_ld(exact)
+    return v
 
 
 _LD_MAX = Fraction(2) ** 16384 - Fraction(2) ** (16384 - _LD_MANT)

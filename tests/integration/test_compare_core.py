@@ -1037,8 +1037,6 @@ def test_transactions(pair):
     pair.assert_same()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/commands/dispatch.py): a rejected "
-                   "EXEC must answer EXECABORT and discard the transaction")
 def test_exec_rejected_by_the_gate_aborts(pair):
     """Redis's rejectCommand: when the command the gate refuses (arity, NOAUTH...) is EXEC
     itself, the reply is '-EXECABORT Transaction discarded because of: <error without ERR>'

@@ -36,17 +36,12 @@ def _both(photon_port: int, redis_port: int, data: bytes, wait: float = 0.5):
     return _exchange(photon_port, data, wait), _exchange(redis_port, data, wait)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/protocol/parser.py): the hiredis fast "
-                   "path takes a simple string inside a request array as an argument")
 def test_simple_string_inside_a_request_is_a_protocol_error(photon, redis_ref):
     p, r = _both(photon.port, redis_ref.port, b"*1\r\n+PING\r\n")
     assert r == (b"-ERR Protocol error: expected '$', got '+'\r\n", True)
     assert p == r
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/protocol/parser.py): hiredis allocates "
-                   "a 3-billion-element list before the multibulk count is checked, stalling "
-                   "every client for ~10 s")
 def test_huge_multibulk_count_is_refused_at_once(photon):
     with RawConn(photon.port) as conn:
         conn.send(b"*3000000000\r\n")
@@ -56,8 +51,6 @@ def test_huge_multibulk_count_is_refused_at_once(photon):
     assert waited is not None and waited < 0.5, f"other clients waited {waited}"
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/protocol/parser.py split_args): a NUL "
-                   "byte in an inline request loops forever, appending empty arguments")
 def test_nul_byte_in_inline_request(photon_factory, redis_ref):
     """Redis finds an inline request's end with strchr, so a NUL before the newline means
     'no newline yet': that connection waits (and past 64 KiB gets 'too big inline request');

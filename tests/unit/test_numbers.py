@@ -67,18 +67,12 @@ def test_string2d_refuses(text):
     assert string2d(text) is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug (photon/util/numbers.py string2d): strtod's ERANGE "
-                   "overflow and underflow are refused by Redis, hex floats accepted; Python's "
-                   "float() gives inf / 0.0 / an error instead")
 @pytest.mark.parametrize("text,value", [(b"1e400", None), (b"-1e400", None), (b"1e-400", None),
                                         (b"2e-324", None), (b"0x10", 16.0), (b"0x1p-2", 0.25)])
 def test_string2d_follows_strtod_ranges(text, value):
     assert string2d(text) == value
 
 
-@pytest.mark.xfail(strict=True, reason="bug (photon/util/numbers.py parse_long_double): goes "
-                   "through a double, so 1e400 (finite as a long double) reads as inf and hex "
-                   "floats are refused (INCRBYFLOAT uses strings.strtold instead)")
 @pytest.mark.parametrize("text", [b"1e400", b"0x1p3"])
 def test_parse_long_double_beyond_double(text):
     assert parse_long_double(text) == strtold(text)

@@ -86,8 +86,6 @@ def test_exact_outcomes(data, requests, error):
     assert run([data[i:i + 1] for i in range(len(data))]) == (requests, error)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/protocol/parser.py): hiredis takes a "
-                   "simple string element as an argument")
 def test_simple_string_element_is_refused():
     assert run([b"*1\r\n+PING\r\n"]) == ([], "ERR Protocol error: expected '$', got '+'")
 
@@ -98,8 +96,6 @@ def test_simple_string_element_python_path():
 
 
 @pytest.mark.timeout(3)
-@pytest.mark.xfail(strict=True, reason="core bug (photon/protocol/parser.py split_args): a NUL "
-                   "byte in an inline line loops forever appending empty arguments")
 def test_nul_in_inline_line_waits_like_redis():
     """Redis finds the end of an inline line with strchr: a NUL before the newline means no
     newline yet, so nothing is read (until 64 KiB: too big inline request)."""
