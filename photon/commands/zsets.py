@@ -452,10 +452,11 @@ def _rank(coll: Collection, member: bytes, reverse: bool) -> tuple[int, float] |
 
 
 def _zrank(c, argv, reverse: bool):
-    # WITHSCORE is Redis 7.2's; the 7.0 arity the table declares lets only 3 arguments in.
+    # WITHSCORE comes from Redis 7.2 (the issue asks for it), hence 7.2's arity of -3.
     withscore = False
     if len(argv) > 4:
-        raise syntax()
+        raise RedisError(f"ERR wrong number of arguments for '{argv[0].lower().decode()}' "
+                         "command")
     if len(argv) == 4:
         if argv[3].lower() != b"withscore":
             raise syntax()
@@ -470,12 +471,12 @@ def _zrank(c, argv, reverse: bool):
     return [rank, Double(score)] if withscore else rank
 
 
-@command("zrank", 3, "readonly fast", 1, 1, 1)
+@command("zrank", -3, "readonly fast", 1, 1, 1)
 def zrank(c, argv):
     return _zrank(c, argv, False)
 
 
-@command("zrevrank", 3, "readonly fast", 1, 1, 1)
+@command("zrevrank", -3, "readonly fast", 1, 1, 1)
 def zrevrank(c, argv):
     return _zrank(c, argv, True)
 
