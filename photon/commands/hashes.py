@@ -8,7 +8,7 @@ Redis, it never converts back.
 from __future__ import annotations
 
 from photon.commands import sampling
-from photon.commands.sampling import Coll as Collection
+from photon.keyspace.keyspace import Collection
 from photon.commands.keys import ENCODINGS, parse_cursor
 from photon.commands.table import command
 from photon.errors import NOT_FLOAT, OVERFLOW, RedisError, syntax

@@ -15,7 +15,7 @@ from photon.commands.keys import ENCODINGS
 from photon.commands.table import command
 from photon.errors import RedisError, syntax
 from photon.keyspace.encoding import LIST
-from photon.keyspace.keyspace import Collection as _Collection
+from photon.keyspace.keyspace import Collection
 from photon.protocol.reply import NULL_ARRAY, OK
 from photon.util.numbers import INT64_MIN, parse_int, string2ll
 
@@ -25,13 +25,6 @@ _unpack = struct.Struct(">Q").unpack
 
 
 # --- the list value ---------------------------------------------------------------------------
-
-class Collection(_Collection):
-    """The keyspace's Collection with a slot for the ``created`` attribute its save() sets
-    (missing from the base class's __slots__, so save() raised AttributeError)."""
-
-    __slots__ = ("created",)
-
 
 def open_list(c, key: bytes, db: int | None = None) -> Collection | None:
     """The list at key (None if missing); WRONGTYPE for another type."""

@@ -28,13 +28,6 @@ from photon.keyspace.keyspace import Collection
 from photon.util.glob import compile_glob
 
 
-class Coll(Collection):
-    """Collection with a slot for the ``created`` attribute ``Collection.save`` assigns (the
-    base class's __slots__ lacks it, so save() raised AttributeError)."""
-
-    __slots__ = ("created",)
-
-
 EXACT_LIMIT = 256
 BUCKET = 32
 MAX_BUCKETS = 8192

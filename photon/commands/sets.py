@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 
 from photon.commands import sampling
-from photon.commands.sampling import Coll as Collection
+from photon.keyspace.keyspace import Collection
 from photon.commands.hashes import MAX_RANDOM_REPLY, random_count
 from photon.commands.keys import ENCODINGS, parse_cursor
 from photon.commands.table import command

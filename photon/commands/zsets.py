@@ -170,15 +170,8 @@ class LexRange:
 
 # --- access to one sorted set -------------------------------------------------------------
 
-class ZColl(Collection):
-    """Collection plus the ``created`` slot that ``Collection.save`` assigns (the base class's
-    __slots__ lacks it, so its save() raises AttributeError)."""
-
-    __slots__ = ("created",)
-
-
 def _open(c, key: bytes) -> Collection | None:
-    return ZColl.open(c.server.keyspace, c.db, key, ZSET)
+    return Collection.open(c.server.keyspace, c.db, key, ZSET)
 
 
 def _score(coll: Collection, member: bytes) -> float | None:
@@ -233,7 +226,7 @@ ENCODINGS[ZSET] = _encoding
 def _store(c, dst: bytes, pairs) -> int:
     """Replace ``dst`` with these (member, score) pairs (the *STORE commands); an empty result
     deletes it. The encoding follows the result, as Redis converts a stored result."""
-    coll = ZColl.create(c.server.keyspace, c.db, dst, ZSET)
+    coll = Collection.create(c.server.keyspace, c.db, dst, ZSET)
     meta = coll.meta
     big = False
     n = 0
@@ -309,9 +302,9 @@ def _zadd(c, argv: list[bytes], incr: bool):
     if meta is None:
         if xx:
             return None if incr else 0
-        coll = ZColl(ks, c.db, key, Meta(ZSET, version=ks.new_version()), None)
+        coll = Collection(ks, c.db, key, Meta(ZSET, version=ks.new_version()), None)
     else:
-        coll = ZColl(ks, c.db, key, meta, meta)
+        coll = Collection(ks, c.db, key, meta, meta)
     size_before = coll.meta.size
     if not (nx or xx or gt or lt or incr):
         added, updated = _zadd_plain(coll, scores, argv[i + 1:n:2])
@@ -788,7 +781,7 @@ def _first_nonempty(c, db: int, keys: list[bytes], strict: bool):
             if strict:
                 raise RedisError(WRONGTYPE)
             continue
-        return key, ZColl(ks, db, key, meta, meta)
+        return key, Collection(ks, db, key, meta, meta)
     return None
 
 
@@ -979,7 +972,7 @@ def _setop(c, argv: list[bytes], numkeys_idx: int, op: int, dst: bytes | None,
         if meta is None:
             srcs.append(_Source(None, False))
         elif meta.type == ZSET or meta.type == SET:
-            srcs.append(_Source(ZColl(ks, c.db, key, meta, meta), meta.type == SET))
+            srcs.append(_Source(Collection(ks, c.db, key, meta, meta), meta.type == SET))
         else:
             raise RedisError(WRONGTYPE)
     j += setnum

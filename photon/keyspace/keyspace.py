@@ -465,7 +465,6 @@ class Collection:
         ks.put(self.db, self.key, self.meta, self.old)
         self.old = Meta(self.meta.type, self.meta.flags, self.meta.expire, self.meta.version,
                         self.meta.size, self.meta.head, self.meta.tail)
-        self.created = False
 
     def touch(self) -> None:
         """A field changed but the size did not: WATCH and blocked clients still hear of it."""
