@@ -442,6 +442,33 @@ EXPIRES = [
 ]
 
 
+# String, bitmap and generic commands meeting keys of the other types.
+WRONG_TYPES = [
+    ("RPUSH", "l", "a", "b"), ("SADD", "s", "x", "y"), ("HSET", "h", "f", "v"),
+    ("ZADD", "z", "1", "m"), ("TYPE", "l"), ("TYPE", "s"), ("TYPE", "h"), ("TYPE", "z"),
+    ("GET", "l"), ("SET", "l", "v", "GET"), ("APPEND", "l", "x"), ("INCR", "s"),
+    ("INCRBYFLOAT", "h", "1"), ("DECRBY", "z", "1"), ("GETRANGE", "l", "0", "-1"),
+    ("SETRANGE", "l", "0", "x"), ("SETRANGE", "l", "0", ""), ("STRLEN", "h"), ("GETEX", "l"),
+    ("GETEX", "l", "EX", "0"), ("GETDEL", "s"), ("GETSET", "z", "v"), ("SETNX", "l", "v"),
+    ("MGET", "l", "s", "h", "z", "missing"), ("MSETNX", "l", "v", "new", "v"),
+    ("EXISTS", "new"), ("BITCOUNT", "l"), ("BITCOUNT", "l", "a", "b"), ("SETBIT", "l", "1", "1"),
+    ("GETBIT", "h", "0"), ("BITPOS", "z", "1"), ("BITPOS", "z", "2"),
+    ("BITOP", "AND", "d", "l", "s"), ("BITOP", "OR", "l", "missing"), ("TYPE", "l"),
+    ("RPUSH", "l", "a", "b"), ("SET", "s", "now a string"), ("TYPE", "s"), ("SADD", "s", "x"),
+    ("RENAME", "l", "l2"), ("LRANGE", "l2", "0", "-1"), ("EXISTS", "l"), ("COPY", "h", "h2"),
+    ("HGETALL", "h2"), ("HSET", "h2", "g", "w"), ("HGETALL", "h"), ("COPY", "z", "h2"),
+    ("COPY", "z", "h2", "REPLACE"), ("TYPE", "h2"), ("ZRANGE", "h2", "0", "-1", "WITHSCORES"),
+    ("MOVE", "l2", "4"), ("SELECT", "4"), ("LRANGE", "l2", "0", "-1"), ("SELECT", "0"),
+    ("EXPIRE", "h", "100"), ("TTL", "h"), ("RENAME", "h", "h3"), ("TTL", "h3"),
+    ("PERSIST", "h3"), ("OBJECT", "ENCODING", "h3"), ("OBJECT", "ENCODING", "z"),
+    ("OBJECT", "REFCOUNT", "z"), ("DEL", "h3", "z", "h2"), ("DBSIZE",),
+    {"cmd": ("KEYS", "*"), "norm": as_set}, ("SET", "str", "1"), ("RPUSH", "list", "1"),
+    {"cmd": ("SCAN", "0", "TYPE", "list", "COUNT", "100"), "norm": lambda raw: decode(raw)[1]},
+    {"cmd": ("SCAN", "0", "TYPE", "string", "COUNT", "100"),
+     "norm": lambda raw: sorted(decode(raw)[1])},
+]
+
+
 def _ttl_pause(pair):
     time.sleep(1.2)
 
@@ -463,6 +490,7 @@ def _short_expiry(pair):
 
 @pytest.mark.parametrize("name,commands", [
     ("generic", GENERIC), ("expires", EXPIRES), ("short_expiry", [_short_expiry]),
+    ("wrong_types", WRONG_TYPES),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_keys(pair, name, commands):
     pair.run(commands)
