@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                     "modules", "errorstats", "cluster", "keyspace"]
-ALL_SECTIONS = DEFAULT_SECTIONS + ["commandstats"]
+# Redis 7.0's order for 'all' / 'everything': commandstats comes before errorstats.
+ALL_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                "modules", "commandstats", "errorstats", "cluster", "keyspace"]
 
 
 def human(n: float) -> str:
@@ -105,8 +107,16 @@ def _memory(s: "Server") -> list[tuple[str, Any]]:
         ("maxmemory_human", "0B"),
         ("maxmemory_policy", "noeviction"),
         ("mem_fragmentation_ratio", "1.00"),
+        ("mem_fragmentation_bytes", 0),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", 0),
+        ("mem_aof_buffer", 0),
         ("mem_allocator", "libc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
         ("disk_used_bytes", disk),
         ("disk_used_human", human(disk)),
     ]
@@ -121,9 +131,13 @@ def _persistence(s: "Server") -> list[tuple[str, Any]]:
         ("rdb_bgsave_in_progress", 0),
         ("rdb_last_save_time", int(s.last_save)),
         ("rdb_last_bgsave_status", "ok"),
+        ("rdb_saves", 0),
         ("aof_enabled", 1),
         ("aof_rewrite_in_progress", 0),
         ("aof_rewrite_scheduled", 0),
+        ("aof_rewrites", 0),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("module_fork_in_progress", 0),
         ("aof_last_write_status", "ok" if d.last_fsync_error is None else "err"),
         ("storage_engine", "leveldb"),
         ("appendfsync", d.mode),
@@ -153,7 +167,19 @@ def _stats(s: "Server") -> list[tuple[str, Any]]:
         ("keyspace_misses", ks.misses),
         ("pubsub_channels", s.info_counters.get("pubsub_channels", 0)),
         ("pubsub_patterns", s.info_counters.get("pubsub_patterns", 0)),
+        ("pubsubshard_channels", s.info_counters.get("pubsubshard_channels", 0)),
+        ("latest_fork_usec", 0),
         ("total_forks", 0),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("tracking_total_keys", 0),
+        ("tracking_total_items", 0),
+        ("tracking_total_prefixes", 0),
+        ("unexpected_error_replies", 0),
         ("client_output_buffer_limit_disconnections", st.output_limit_disconnections),
         ("total_error_replies", st.total_errors),
     ]
@@ -183,6 +209,8 @@ def _cpu(s: "Server") -> list[tuple[str, Any]]:
         ("used_cpu_user", f"{me.ru_utime:.6f}"),
         ("used_cpu_sys_children", f"{kids.ru_stime:.6f}"),
         ("used_cpu_user_children", f"{kids.ru_utime:.6f}"),
+        ("used_cpu_sys_main_thread", f"{me.ru_stime:.6f}"),
+        ("used_cpu_user_main_thread", f"{me.ru_utime:.6f}"),
     ]
 
 
