@@ -35,6 +35,8 @@ class Client(asyncio.Protocol):
         self.authenticated = not server.auth_required()
         self.parser = RequestParser(server.config.proto_max_bulk_len)
         self.parser.auth_required = not self.authenticated
+        self.acl: Any = None  # the User when its ACL rules restrict it (None: may run all)
+        self.peer = False  # proved the cluster secret (PHOTON.AUTH): internal commands ok
         self.multi: list | None = None
         self.multi_dirty = False
         self.watched: dict[tuple[int, bytes], bool] = {}  # key -> was live when watched
@@ -180,7 +182,18 @@ class Client(asyncio.Protocol):
         self.flush()
 
     def protocol_error(self) -> None:
-        self.out.append(encode_error(self.parser.error.message))  # type: ignore[union-attr]
+        parser = self.parser
+        if getattr(parser.error, "deferred", False):
+            # An AUTH/HELLO ran before a request too big for an unauthenticated client:
+            # read on with the limits that now apply, as Redis reads one request at a time.
+            parser.error = None
+            requests = parser.feed(b"")
+            if requests:
+                self.run(requests)
+            if parser.error is not None and self.blocked is None and not self.backlog:
+                self.protocol_error()
+            return
+        self.out.append(encode_error(parser.error.message))  # type: ignore[union-attr]
         log.debug("Protocol error from client %s", self.describe())
         self.closing = True
 

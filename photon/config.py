@@ -174,6 +174,28 @@ SETTINGS: list[Setting] = [
             runtime=True),
     Setting("leveldb_cache_mb", _int(1), 8, "LevelDB block cache per shard, MB"),
     Setting("leveldb_write_buffer_mb", _int(1), 4, "LevelDB memtable size per shard, MB"),
+    # Security (photon/security): passwords, ACL users, protected mode, peers, TLS.
+    Setting("requirepass", _str, "", "password of the default user (empty: none)",
+            runtime=True),
+    Setting("aclfile", _str, "", "ACL users file (default: users.acl in the data dir)"),
+    Setting("protected_mode", _bool, True, "with no password, accept only loopback clients",
+            runtime=True),
+    Setting("masteruser", _str, "", "user a replica authenticates as on its master",
+            runtime=True),
+    Setting("masterauth", _str, "", "password a replica authenticates with on its master",
+            runtime=True),
+    Setting("cluster_secret", _str, "", "shared secret nodes prove on internal links "
+            "(replication, forwarding); empty: internal links are not authenticated"),
+    Setting("tls_port", _optional_port, 0, "TLS port for clients and replicas (0: off)"),
+    Setting("tls_cert_file", _str, "", "server (and internal link) certificate, PEM"),
+    Setting("tls_key_file", _str, "", "private key of tls_cert_file, PEM"),
+    Setting("tls_ca_cert_file", _str, "", "CA bundle that verifies client and peer "
+            "certificates"),
+    Setting("tls_auth_clients", _choice("yes", "no", "optional"), "yes",
+            "with a CA file: client certificates required (yes), checked if sent (optional) "
+            "or not asked (no)"),
+    Setting("tls_replication", _bool, False, "replicas connect to their master over TLS "
+            "(master_addr is then the master's TLS port)"),
 ]
 BY_NAME = {s.name: s for s in SETTINGS}
 BY_CONFIG_NAME = {s.config_name: s for s in SETTINGS}

@@ -31,6 +31,7 @@ log = logging.getLogger("photon.server")
 
 # Importing the command modules registers their commands.
 import photon.commands  # noqa: E402,F401
+import photon.commands.acl  # noqa: E402,F401
 
 CommandCheck = Callable[["Client", "Command", list[bytes]], "str | None"]
 
@@ -130,6 +131,9 @@ class Server:
             "proto_max_bulk_len": self._set_max_bulk,
             "log_level": lambda v: logging.getLogger("photon").setLevel(_LEVELS[v]),
         }
+        from photon.security import install as install_security
+
+        self.security = install_security(self)
         from photon.replication import views
         from photon.replication.master import Master
 
@@ -162,6 +166,8 @@ class Server:
         for srv in self.listeners:
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.config.tls_port:
+            await self.security.start_tls()
         self._cron_task = loop.create_task(self._cron())
         if self.config.role == "replica":
             self.follow(*parse_addr(self.config.master_addr))
@@ -247,20 +253,24 @@ class Server:
     # --- clients -----------------------------------------------------------------------
 
     def auth_required(self) -> bool:
-        return False
+        """New connections must AUTH: the default user has a password or is off."""
+        return self.security.auth_required()
 
     def check_password(self, user: bytes, password: bytes) -> str | None:
-        """None when the credentials are good, else the error to reply. With no password
-        set, the default user takes any password, as Redis's 'nopass' default user."""
-        if user == b"default" and not self.auth_required():
-            return None
-        return "WRONGPASS invalid username-password pair or user is disabled."
+        """None when the credentials are good, else the error to reply (ACL users; a
+        'nopass' user takes any password, as Redis's default user without requirepass)."""
+        return self.security.check_password(user, password)
 
     def client_connected(self, c: Client) -> str | None:
         """Register a new connection, or say why it is refused."""
         if len(self.clients) >= self.config.maxclients:
             self.stats.rejected_connections += 1
             return "ERR max number of clients reached"
+        security = self.security
+        refusal = security.refusal(c)  # protected mode
+        if refusal is not None:
+            return refusal
+        c.acl = security.guard(security.users.default)
         self.clients[c.id] = c
         self.stats.connections += 1
         return None

@@ -39,14 +39,10 @@ def quit_(c, argv):
     return OK
 
 
-def authenticate(c, user: bytes, password: bytes) -> None:
-    """Check credentials and mark the client authenticated, or raise Redis's error."""
-    error = c.server.check_password(user, password)
-    if error is not None:
-        raise RedisError(error)
-    c.authenticated = True
-    c.parser.auth_required = False
-    c.user = user
+def authenticate(c, user: bytes, password: bytes, command: bytes = b"AUTH") -> None:
+    """Check credentials (ACL users) and log the client in, or raise WRONGPASS (and add it
+    to ACL LOG, as Redis)."""
+    c.server.security.authenticate(c, user, password, command)
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
@@ -54,12 +50,12 @@ def auth(c, argv):
     if len(argv) > 3:
         raise syntax()
     if len(argv) == 2:
-        if not c.server.auth_required():
+        if c.server.security.users.default.nopass:
             raise RedisError("ERR AUTH <password> called without any password configured for "
                              "the default user. Are you sure your configuration is correct?")
-        authenticate(c, b"default", argv[1])
+        authenticate(c, b"default", argv[1], argv[0])
     else:
-        authenticate(c, argv[1], argv[2])
+        authenticate(c, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -89,7 +85,7 @@ def hello(c, argv):
         opt = argv[i].lower()
         left = len(argv) - i - 1
         if opt == b"auth" and left >= 2:
-            authenticate(c, argv[i + 1], argv[i + 2])
+            authenticate(c, argv[i + 1], argv[i + 2], argv[0])
             i += 3
         elif opt == b"setname" and left >= 1:
             name = argv[i + 1]
@@ -99,7 +95,7 @@ def hello(c, argv):
             raise RedisError("ERR Syntax error in HELLO option '%s'" % c_string(argv[i]))
     if not c.authenticated:
         raise RedisError("NOAUTH HELLO must be called with the client already authenticated, "
-                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                         "otherwise the HELLO AUTH <user> <pass> option can be used to "
                          "authenticate the client and select the RESP protocol version at the "
                          "same time")
     if name is not None:
@@ -133,10 +129,7 @@ def reset(c, argv):
     c.db = 0
     c.resp3 = False
     c.name = b""
-    if server.auth_required():
-        c.authenticated = False
-        c.parser.auth_required = True
-    c.user = b"default"
+    server.security.set_default_auth(c)
     return Status(b"RESET")
 
 
@@ -259,7 +252,7 @@ def client_kill(c, argv):
         elif opt == b"laddr":
             filters.append(lambda x, text=text: x.laddr == text)
         elif opt == b"user":
-            if val != b"default":  # the only user photon has
+            if c.server.security.users.get(val) is None:
                 raise RedisError("ERR No such user '%s'" % c_string(val))
             filters.append(lambda x, val=val: x.user == val)
         elif opt == b"skipme":

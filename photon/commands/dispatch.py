@@ -26,8 +26,8 @@ NOT_PEER = ("NOPERM '%s' is an internal command: only cluster peers that proved 
 # argv[0] exactly as clients send it ('GET', 'get', 'Get') -> plain command, so the hot path
 # skips lower(); containers are never cached (their subcommand decides).
 _by_spelling: dict[bytes, Command] = {}
-# Internal commands (PHOTON.SYNC, PHOTON.ACK, PHOTON.FWD...): only cluster peers that proved
-# the cluster secret may run them; filled by photon.security.install. Never cached above.
+# Internal commands (PHOTON.SYNC, PHOTON.ACK, PHOTON.FWD...): with a cluster secret, only
+# peers that proved it may run them; filled by photon.security.install. Never cached above.
 INTERNAL: frozenset[Command] = frozenset()
 # An HTTP request on the RESP port (cross-protocol scripting): closed at once, as Redis.
 _CROSS_PROTOCOL = (b"post", b"host:")
@@ -115,7 +115,7 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         verdict = server.security.check(c, cmd, argv)
         if verdict is not None:
             return _reject(c, cmd, verdict)
-    if cmd in INTERNAL and not c.peer and c.kind != "internal":
+    if cmd in INTERNAL and not c.peer and server.security.peers_only and c.kind != "internal":
         return _reject(c, cmd, NOT_PEER % cmd.name)
     checks = server.command_checks + server.write_checks if cmd.write else server.command_checks
     for check in checks:

@@ -10,19 +10,20 @@ from __future__ import annotations
 import re
 from itertools import chain
 
-import hiredis
-
 from photon.errors import ProtocolError
+from photon.security.reader import GUARDED, new_reader
 from photon.util.numbers import string2ll
 
 INLINE_MAX = 64 * 1024
 MULTIBULK_MAX = 2147483647
 UNAUTH_MULTIBULK_MAX = 10
 UNAUTH_BULK_MAX = 16384
+ARG_OVERHEAD = 48  # memory an argument costs beyond its bytes, counted in the query buffer
 _SPACE = b" \n\r\t\v\f"
 # An array header with six or more digits: hiredis would allocate the whole list up front,
 # so such input goes to the Python reader, which checks the count and allocates nothing.
-_BIG_ARRAY = re.compile(rb"\*-?[0-9]{6}")
+# Only needed when photon.security.reader cannot cap hiredis's readers (GUARDED is False).
+_BIG_ARRAY = re.compile(rb"[*~>%|]-?[0-9]{6}")
 
 
 def _digits(lengths: list[int]) -> int:
@@ -38,35 +39,44 @@ def wire_length(requests: list[list[bytes]]) -> int:
             + _digits(lengths))
 
 
+class DeferredLimit(ProtocolError):
+    """An unauthenticated limit hit by a request that follows an AUTH or HELLO read in the
+    same batch: the client reads that request again once the AUTH has run (Redis parses one
+    request at a time, so the AUTH decides which limits apply to the next one)."""
+
+    deferred = True
+
+
 class RequestParser:
     """Turns bytes from one connection into argument vectors, in order."""
 
     __slots__ = ("max_bulk", "auth_required", "_reader", "_buf", "_pos", "_left", "_bulk",
-                 "_args", "error")
+                 "_args", "_argbytes", "error")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024) -> None:
         self.max_bulk = max_bulk
         self.auth_required = False
-        self._reader = hiredis.Reader()
+        self._reader = new_reader()
         self._buf = bytearray()
         self._pos = 0
         self._left = 0
         self._bulk = -1
         self._args: list[bytes] = []
+        self._argbytes = 0  # memory held by the arguments of the unfinished request
         self.error: ProtocolError | None = None
 
     @property
     def pending(self) -> int:
-        """Bytes received but not yet part of a whole request (the query buffer)."""
-        return len(self._buf) - self._pos
+        """Bytes received but not yet part of a whole request (the query buffer), counting
+        the arguments already read of an unfinished one."""
+        return len(self._buf) - self._pos + self._argbytes
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         """Complete requests in ``data``; after a protocol error, ``error`` is set and the
         requests before it are still returned, as Redis runs them before replying the error."""
         if self.error is not None:
             return []
-        if (not self._buf and not self._left and not self.auth_required and data[:1] == b"*"
-                and _BIG_ARRAY.search(data) is None):
+        if not self._buf and not self._left and not self.auth_required and data[:1] == b"*":
             reader = self._reader
             reader.feed(data)
             gets = reader.gets
@@ -84,7 +94,7 @@ class RequestParser:
                 used = -1
             if used == len(data):
                 return requests if all(requests) else [r for r in requests if r]
-            self._reader = hiredis.Reader()
+            self._reader = new_reader()
             if used <= 0 or used > len(data) or data[used:used + 1] != b"*":
                 self._buf += data  # malformed or unusual: the exact reader decides
                 return self._parse()
@@ -101,6 +111,7 @@ class RequestParser:
         pos = self._pos
         end = len(buf)
         out: list[list[bytes]] = []
+        start = -1  # where the request being read began, when it began in this call
         while pos < end:
             if self._left == 0:
                 if buf[pos] != 42:  # inline command
@@ -132,8 +143,12 @@ class RequestParser:
                     self._fail("invalid multibulk length")
                     break
                 if count > UNAUTH_MULTIBULK_MAX and self.auth_required:
-                    self._fail("unauthenticated multibulk length")
+                    if _authenticates(out):
+                        self.error = DeferredLimit("unauthenticated multibulk length")
+                    else:
+                        self._fail("unauthenticated multibulk length")
                     break
+                start = pos
                 pos = nl + 2
                 if count <= 0:
                     continue
@@ -156,7 +171,14 @@ class RequestParser:
                         self._fail("invalid bulk length")
                         break
                     if size > UNAUTH_BULK_MAX and self.auth_required:
-                        self._fail("unauthenticated bulk length")
+                        if start >= 0 and _authenticates(out):
+                            self.error = DeferredLimit("unauthenticated bulk length")
+                            pos = start
+                            self._left = 0
+                            self._args = []
+                            self._argbytes = 0
+                        else:
+                            self._fail("unauthenticated bulk length")
                         break
                     pos = nl + 2
                     self._bulk = size
@@ -164,12 +186,14 @@ class RequestParser:
                 if end - pos < size + 2:
                     break
                 self._args.append(bytes(buf[pos:pos + size]))
+                self._argbytes += size + ARG_OVERHEAD
                 pos += size + 2
                 self._bulk = -1
                 self._left -= 1
             if self.error is not None or self._left:
                 break
             out.append(self._args)
+            self._argbytes = 0
         if pos >= end:
             buf.clear()
             self._pos = 0
@@ -179,6 +203,23 @@ class RequestParser:
         else:
             self._pos = pos
         return out
+
+
+def _authenticates(requests: list[list[bytes]]) -> bool:
+    return any(r[0].lower() in (b"auth", b"hello") for r in requests)
+
+
+if not GUARDED:
+    _hiredis_feed = RequestParser.feed
+
+    def _screened_feed(self: RequestParser, data: bytes) -> list[list[bytes]]:
+        """Requests that may hold a huge aggregate header skip hiredis."""
+        if self.error is None and _BIG_ARRAY.search(data) is not None:
+            self._buf += data
+            return self._parse()
+        return _hiredis_feed(self, data)
+
+    RequestParser.feed = _screened_feed  # type: ignore[method-assign]
 
 
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}

@@ -87,10 +87,13 @@ class Forwarder:
             return up
         loop = asyncio.get_running_loop()
         r = self.replica
-        _, up = await loop.create_connection(_Upstream, r.host, r.port)
-        auth = r.server.config.__dict__.get("masterauth")
-        if auth:
-            reply = await up.call(request(b"AUTH", auth.encode()))
+        from photon.security import links
+
+        config = r.server.config
+        _, up = await loop.create_connection(_Upstream, r.host, r.port,
+                                             ssl=links.ssl_context(config))
+        for req in links.handshake_requests(config, r.server.node_id):  # masterauth, secret
+            reply = await up.call(req)
             if isinstance(reply, hiredis.ReplyError):
                 up.transport.close()  # type: ignore[union-attr]
                 raise RedisError(str(reply))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import hiredis
 
 from photon.keyspace import encoding as enc
+from photon.security import links
 from photon.replication.stream import NO_REPLID, REPL_KEY, Position, decode_ops, message, request
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ class Replica:
             try:
                 loop = asyncio.get_running_loop()
                 _, link = await asyncio.wait_for(
-                    loop.create_connection(lambda: _Link(self), self.host, self.port), 5)
+                    loop.create_connection(lambda: _Link(self), self.host, self.port,
+                                           ssl=links.ssl_context(self.server.config)), 5)
                 if self.stopped:
                     link.transport.abort()  # type: ignore[attr-defined]
                     return
@@ -160,8 +162,7 @@ class Replica:
     def _handshake(self) -> None:
         config = self.server.config
         parts: list[bytes] = []
-        if config.__dict__.get("masterauth"):
-            parts.append(request(b"AUTH", config.masterauth.encode()))
+        parts += links.handshake_requests(config, self.server.node_id)  # masterauth, secret
         req: list[bytes | int] = [b"PHOTON.SYNC", self.server.node_id.encode(),
                                   config.bind.split()[0].encode(), self.server.port,
                                   len(self.server.keyspace.engines)]
