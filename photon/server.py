@@ -20,7 +20,6 @@ from photon.durability import Durability
 from photon.errors import ConfigError
 from photon.keyspace.keyspace import Keyspace
 from photon.keyspace import maintenance
-from photon.replication.stream import REPL_KEY
 from photon.stats import SlowLog, Stats
 from photon.storage.engine import Engine
 
@@ -378,10 +377,7 @@ class Server:
         self.command_checks.remove(self._replica_check)
         self.role = "master"
         self.keyspace.expire_deletes = True
-        self.master.active = True
-        for pos, engine in zip(self.master.positions, self.engines):
-            pos.new_history()
-            engine.write({REPL_KEY: pos.record()})
+        self.master.new_history()
         log.info("Promoted to master (new replication id %s)", self.master.replid.decode())
 
     def _replica_check(self, c: Client, cmd: "Command", argv: list[bytes]) -> Any:

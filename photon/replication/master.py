@@ -42,7 +42,6 @@ log = logging.getLogger("photon.replication")
 NOQUORUM = "NOQUORUM Insufficient replicas for write quorum"
 EXECABORT_NOQUORUM = "EXECABORT Transaction discarded because of: " + NOQUORUM
 PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
-BEHIND_AFTER = 5.0  # a replica not caught up for this long is reported as falling behind
 
 
 class ReplicaLink:
@@ -245,6 +244,7 @@ class Master:
         self.backlogs = [Backlog(server.config.repl_backlog_size) for _ in ks.engines]
         self.links: dict[int, ReplicaLink] = {}
         self.waiters: list[QuorumWait] = []
+        self.writing = True  # whether the command running now is a write (see precheck)
         # Entries are recorded once the node is part of a replicated group; a standalone node
         # that never had a replica skips the work (its first replica does a full sync).
         self.active = recorded or server.config.role != "standalone"
@@ -289,7 +289,11 @@ class Master:
                wanted: list[tuple[int, bytes, int]]) -> None:
         """A replica asked for the stream: continue each shard from its position when the
         backlog reaches back there, else plan a full sync of it."""
-        self.active = True
+        if not self.active:
+            # The first replica of a standalone node: from now on every write is an entry;
+            # the positions are kept so a restart does not force the replica to resync.
+            self.active = True
+            self.record_positions()
         for old in [link for link in self.links.values() if link.node_id == node_id]:
             self.detach(old.client, quiet=True)  # a reconnect we have not noticed yet
             old.client.abort()
@@ -327,6 +331,19 @@ class Master:
                      "of %d", node_id, host, port, partial, len(full))
             link.task = asyncio.get_running_loop().create_task(link.full_sync(full))
         link.send(message(b"PING"))
+
+    def record_positions(self) -> None:
+        for pos, engine in zip(self.positions, self.server.keyspace.engines):
+            engine.write({REPL_KEY: pos.record()})
+
+    def new_history(self) -> None:
+        """A promotion: every shard continues under one fresh replication id; the old ids stay
+        valid up to the current offsets, so replicas of the old master can continue here."""
+        replid = new_replid()
+        for pos in self.positions:
+            pos.new_history(replid)
+        self.active = True
+        self.record_positions()
 
     def detach(self, c: "Client", quiet: bool = False) -> None:
         link = self.links.pop(c.id, None)
@@ -368,6 +385,8 @@ class Master:
         """Cron: ping replicas so they know the link is alive; drop silent ones; report the
         ones falling behind."""
         timeout = self.server.config.repl_timeout
+        # a replica that has not held every write for longer than a write waits for it
+        behind_after = max(1.0, self.server.config.quorum_timeout_ms / 1000)
         now = time.monotonic()
         for link in list(self.links.values()):
             if now - link.last_ack > timeout:
@@ -376,7 +395,7 @@ class Master:
                 continue
             link.send(message(b"PING"))
             if (not link.behind and link.is_online
-                    and now - link.caught_up_at > BEHIND_AFTER and link.lag_bytes()):
+                    and now - link.caught_up_at > behind_after and link.lag_bytes()):
                 link.behind = True
                 log.warning("Replica %s is falling behind: %d bytes not acknowledged, last in "
                             "step %.1fs ago", link.node_id, link.lag_bytes(),
@@ -396,13 +415,24 @@ class Master:
         return sum(1 for link in self.links.values() if not link.closed)
 
     def precheck(self, c: "Client", cmd, argv) -> Any:
-        """Refuse a write before it is applied when the quorum cannot be met."""
+        """Before every command (the gate's checks): refuse a write before it is applied when
+        the quorum cannot be met, and note whether the command is a write, so its reply
+        waits for the quorum (a read that deleted an expired key on the way does not)."""
+        ks = self.server.keyspace
+        if ks.marks:
+            # Offsets of background writes (active expiry, a blocked client served) are no
+            # command's to wait for.
+            ks.marks.clear()
         if cmd.write:
+            self.writing = True
             if (self.quorum_active
                     and self.connected_links() < self.server.config.write_quorum - 1):
                 return NOQUORUM
-        elif cmd.name == "exec" and c.multi and not c.multi_dirty and self.quorum_active:
-            if (any(q.write for q, _ in c.multi)
+            return None
+        self.writing = False
+        if cmd.name == "exec" and c.multi and not c.multi_dirty:
+            self.writing = any(q.write for q, _ in c.multi)
+            if (self.writing and self.quorum_active
                     and self.connected_links() < self.server.config.write_quorum - 1):
                 from photon.server import unwatch
 
@@ -416,10 +446,14 @@ class Master:
     def acked_by(self, marks: dict[int, int]) -> int:
         return sum(1 for link in self.links.values() if link.holds(marks))
 
-    def after_write(self, c: "Client", reply: Any, marks: dict[int, int]) -> Any:
-        """The reply of a write, or a future giving it once the quorum holds the write."""
+    def after_write(self, c: "Client", reply: Any, marks: dict[int, int],
+                    write: bool | None = None) -> Any:
+        """The reply of a write, or a future giving it once the quorum holds the write.
+        ``write`` says whether the reply must wait for the quorum; by default, whether the
+        command that the gate just let through is a write (see precheck). Writes made outside
+        a command (a blocked client served) pass write=True."""
         c.repl_marks.update(marks)
-        if not self.quorum_active:
+        if not self.quorum_active or not (self.writing if write is None else write):
             return reply
         needed = self.server.config.write_quorum - 1
         if self.acked_by(marks) >= needed:

@@ -48,10 +48,10 @@ class Position:
         replid, offset, replid2, offset2 = _REC.unpack(raw)
         return cls(replid, offset, replid2, offset2 if replid2 != NO_REPLID else -1)
 
-    def new_history(self) -> None:
+    def new_history(self, replid: bytes | None = None) -> None:
         """A promotion: a fresh id; the old one stays valid up to the current offset."""
         self.replid2, self.offset2 = self.replid, self.offset
-        self.replid = new_replid()
+        self.replid = replid or new_replid()
 
     def can_continue(self, replid: bytes, offset: int) -> bool:
         """Whether a replica at (replid, offset) shares this shard's history."""

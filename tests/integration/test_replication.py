@@ -414,10 +414,14 @@ def test_replicas_lag_visible_when_replica_stalls(group, nodes):
         assert x["lag_seconds"] >= 1
         (y,) = [y for y in view["replicas"] if y["id"] == "replica1"]
         assert y["lag_bytes"] == 0
+        # past the quorum timeout (2 s) the master's log says it is falling behind
+        wait_until(lambda: "Replica replica2 is falling behind" in master.logs(), 5,
+                   what="falling-behind log line")
     finally:
         stalled.proc.send_signal(signal.SIGCONT)
     settle(group)
     assert rs[1].get("lag:49") == b"x" * 100
+    wait_until(lambda: "Replica replica2 caught up" in master.logs(), 5, what="caught-up log")
 
 
 def test_flushall_replicates(group, nodes):
