@@ -1316,3 +1316,84 @@ def test_property_keys_glob(conns, pattern, keys):
     a = sorted(decode(p.call("KEYS", pattern)))
     b = sorted(decode(r.call("KEYS", pattern)))
     assert a == b, f"KEYS {pattern!r} over {keys!r}: photon {a!r} redis {b!r}"
+
+
+# --- random command sequences -----------------------------------------------------------
+
+_keys = st.sampled_from(["k1", "k2", "k3", "", "n"])
+_ints = st.sampled_from(["0", "1", "-1", "2", "7", "-3", "100", "9223372036854775807",
+                         "-9223372036854775808", "abc", "", "1.5", " 1", "01"])
+_vals = st.sampled_from(["", "v", "10", "-5", "3.5", "abc", "\x00\xff", "1e3", "x" * 50])
+# Relative times stay long (100000): a key expiring between two commands would race.
+_opts = st.lists(st.sampled_from(["NX", "XX", "GET", "KEEPTTL", "PERSIST", "EX", "PX", "EXAT",
+                                  "PXAT", "100000", "0", "-1", "FOO", FAR_S, FAR_MS]),
+                 max_size=4)
+_ttls = st.sampled_from(["0", "-1", "100000", "abc", "", "9223372036854775807"])
+_unit = st.sampled_from([[], ["BIT"], ["BYTE"], ["bogus"]])
+
+
+def _cmd(name, *parts):
+    return st.tuples(*[p if isinstance(p, st.SearchStrategy) else st.just(p)
+                       for p in parts]).map(lambda t: (name, *[x for p in t for x in (
+                           p if isinstance(p, list) else [p])]))
+
+
+_commands = st.one_of(
+    _cmd("SET", _keys, _vals, _opts), _cmd("GET", _keys), _cmd("GETEX", _keys, _opts),
+    _cmd("GETDEL", _keys), _cmd("GETSET", _keys, _vals), _cmd("SETNX", _keys, _vals),
+    _cmd("SETEX", _keys, _ttls, _vals), _cmd("PSETEX", _keys, _ttls, _vals),
+    _cmd("MSET", _keys, _vals, _keys, _vals), _cmd("MSETNX", _keys, _vals, _keys, _vals),
+    _cmd("MGET", _keys, _keys), _cmd("APPEND", _keys, _vals), _cmd("STRLEN", _keys),
+    _cmd("INCR", _keys), _cmd("DECR", _keys), _cmd("INCRBY", _keys, _ints),
+    _cmd("DECRBY", _keys, _ints), _cmd("INCRBYFLOAT", _keys, _vals),
+    _cmd("GETRANGE", _keys, _ints, _ints), _cmd("SETRANGE", _keys, _ints, _vals),
+    _cmd("SETBIT", _keys, _ints, _ints), _cmd("GETBIT", _keys, _ints),
+    _cmd("BITCOUNT", _keys, st.lists(_ints, max_size=2), _unit),
+    _cmd("BITPOS", _keys, _ints, st.lists(_ints, max_size=2), _unit),
+    _cmd("BITOP", st.sampled_from(["AND", "OR", "XOR", "NOT"]), _keys, _keys,
+         st.lists(_keys, max_size=1)),
+    _cmd("DEL", _keys, _keys), _cmd("EXISTS", _keys, _keys), _cmd("TYPE", _keys),
+    _cmd("RENAME", _keys, _keys), _cmd("RENAMENX", _keys, _keys),
+    _cmd("COPY", _keys, _keys, st.lists(st.sampled_from(["REPLACE", "DB", "1", "0"]),
+                                        max_size=2)),
+    _cmd("EXPIRE", _keys, _ttls, st.lists(st.sampled_from(["NX", "XX", "GT", "LT"]),
+                                          max_size=2)),
+    _cmd("PEXPIRE", _keys, _ttls), _cmd("EXPIREAT", _keys, st.sampled_from([FAR_S, "1", "0"])),
+    _cmd("TTL", _keys), _cmd("EXPIRETIME", _keys), _cmd("PERSIST", _keys),
+    _cmd("OBJECT", "ENCODING", _keys), _cmd("MOVE", _keys, st.sampled_from(["1", "0", "x"])),
+    _cmd("DBSIZE"), _cmd("KEYS", st.sampled_from(["*", "k*", "?", "[kn]*", "**"])),
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(commands=st.lists(_commands, min_size=1, max_size=25))
+def test_property_random_sequences(conns, commands):
+    p, r = conns
+    for conn in (p, r):
+        conn.call("SELECT", "1")
+        conn.call("FLUSHDB")
+        conn.call("SELECT", "9")
+        conn.call("FLUSHDB")
+    for cmd in commands:
+        a, b = p.call(*cmd), r.call(*cmd)
+        if cmd[0] == "KEYS":
+            a, b = as_set(a), as_set(b)
+        assert a == b, f"{cmd!r} after {commands!r}:\n photon {a!r}\n redis  {b!r}"
+
+
+@pytest.fixture(scope="module")
+def conns3(shared_photon, redis_ref):
+    p, r = RawConn(shared_photon.port), RawConn(redis_ref.port)
+    for conn in (p, r):
+        conn.call("HELLO", "3")
+    yield p, r
+    p.close()
+    r.close()
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(commands=st.lists(_commands, min_size=1, max_size=25))
+def test_property_random_sequences_resp3(conns3, commands):
+    test_property_random_sequences.hypothesis.inner_test(conns3, commands)
