@@ -72,7 +72,7 @@ def test_info_identifies_redis_7_0_15_and_photon(photon):
         info = r.info()
         assert info["redis_version"] == "7.0.15"
         assert re.fullmatch(r"\d+\.\d+\.\d+.*", str(info["photon_version"]))
-        assert info["db0"] == {"keys": 2, "expires": 1, "avg_ttl": 0}
+        assert (info["db0"]["keys"], info["db0"]["expires"]) == (2, 1)
         assert info["role"] == "master" or info["role"]
         assert "used_memory" in r.info("memory")
         assert r.info("commandstats")["cmdstat_set"]["calls"] >= 2
@@ -136,8 +136,9 @@ def test_select_and_move_across_databases_survive_restart(photon):
     assert photon.client(db=7).get("c") == b"v"
     assert r5.dbsize() == 2 and photon.client(db=0).dbsize() == 0
     info = photon.client().info("keyspace")
-    assert info == {"db5": {"keys": 2, "expires": 1, "avg_ttl": 0},
-                    "db7": {"keys": 1, "expires": 0, "avg_ttl": 0}}
+    assert sorted(info) == ["db5", "db7"]
+    assert (info["db5"]["keys"], info["db5"]["expires"]) == (2, 1)
+    assert (info["db7"]["keys"], info["db7"]["expires"]) == (1, 0)
 
 
 def test_shutdown(photon):
