@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("photon.replication")
 PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
+IN_PLACE_SYNC_BYTES = 1 << 20  # a shard snapshot up to this size replaces the shard in place
+IN_PLACE_MAX_DELETES = 100_000  # ... when the shard's old contents are no more keys than this
 UNREACHABLE_LOG_EVERY = 30.0  # while the master stays unreachable
 
 
@@ -56,6 +58,90 @@ class _Link(asyncio.Protocol):
             self.lost.set_result(exc)
 
 
+class _ShardSync:
+    """One shard's full sync. A small snapshot is held in memory and replaces the shard's
+    contents in one atomic engine write; a big one goes into a fresh LevelDB beside the
+    shard (``shard-NNN.sync``) that takes its place when complete. Either way the shard keeps
+    its previous data, whole, until the snapshot has fully arrived."""
+
+    def __init__(self, server: "Server", shard: int, replid: bytes, offset: int) -> None:
+        self.server = server
+        self.shard = shard
+        self.replid = replid
+        self.offset = offset
+        self.held: dict[bytes, bytes | None] = {}
+        self.held_bytes = 0
+        self.engine = None  # the fresh LevelDB, once the snapshot outgrew memory
+        live = self.live_path()
+        self.path = live.with_name(live.name + ".sync")
+        shutil.rmtree(self.path, ignore_errors=True)  # a sync interrupted by a crash
+
+    def live_path(self) -> Path:
+        return Path(self.server.keyspace.engines[self.shard].path)  # type: ignore[attr-defined]
+
+    def _open(self, path: Path):
+        from photon.storage.leveldb import LevelDBEngine
+
+        config = self.server.config
+        return LevelDBEngine(path, cache_mb=config.leveldb_cache_mb,
+                             write_buffer_mb=config.leveldb_write_buffer_mb)
+
+    def add(self, ops: dict[bytes, bytes | None], size: int) -> None:
+        if self.engine is None:
+            self.held.update(ops)
+            self.held_bytes += size
+            if self.held_bytes <= IN_PLACE_SYNC_BYTES:
+                return
+            self.engine = self._open(self.path)
+            ops, self.held = self.held, {}
+        self.engine.write(ops)
+
+    def finish(self) -> None:
+        ks = self.server.keyspace
+        live = ks.engines[self.shard]
+        record = Position(self.replid, self.offset).record()
+        if self.engine is None:
+            ops: dict[bytes, bytes | None] = {}
+            for k in live.keys(b""):
+                ops[k] = None
+                if len(ops) > IN_PLACE_MAX_DELETES:
+                    break
+            else:
+                ops.update(self.held)
+                ops[REPL_KEY] = record
+                live.write(ops)  # old contents out, snapshot in: one atomic batch
+                self.held = {}
+                ks.shards[self.shard].load_counts()
+                return
+            self.engine = self._open(self.path)  # too much to delete in one batch: swap
+            self.engine.write(self.held)
+            self.held = {}
+        engine = self.engine
+        engine.write({REPL_KEY: record})
+        engine.sync()
+        engine.close()
+        path = self.live_path()
+        live.close()
+        old = path.with_name(path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        # Two renames: a crash between them leaves no live shard, which opens empty on the
+        # next start and is fully synced again (a replica loses nothing it cannot get back).
+        path.rename(old)
+        self.path.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+        fresh = self._open(path)
+        ks.engines[self.shard] = fresh
+        ks.shards[self.shard].engine = fresh
+        ks.shards[self.shard].load_counts()
+
+    def abandon(self) -> None:
+        self.held = {}
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 class Replica:
     """Keeps this node a copy of its master's shards."""
 
@@ -67,7 +153,8 @@ class Replica:
         self.state = "connect"
         self.link: _Link | None = None
         self.task: asyncio.Task | None = None
-        self.syncing: dict[int, tuple] = {}  # shard -> (engine, replid, offset, path)
+        self.syncing: dict[int, _ShardSync] = {}  # full syncs in progress
+        self.sync_session = False  # a full sync runs on this link (one or more shards)
         self.settled: set[int] = set()  # shards streaming live on this link
         self.partial: set[int] = set()  # shards of this link that continued from their offset
         self.applied_at = time.monotonic()
@@ -130,6 +217,7 @@ class Replica:
                 self.link = link  # type: ignore[assignment]
                 self.settled = set()
                 self.partial = set()
+                self.sync_session = False
                 self.last_io = time.monotonic()
                 self._handshake()
                 self.state = "sync"
@@ -190,8 +278,7 @@ class Replica:
         if kind == b"W":
             self.apply(msg[1], msg[2], msg[3])
         elif kind == b"SNAP":
-            engine = self.syncing[msg[1]][0]
-            engine.write(decode_ops(msg[2]))
+            self.syncing[msg[1]].add(decode_ops(msg[2]), len(msg[2]))
             self.sync_bytes += len(msg[2])
             now = time.monotonic()
             if now - self.sync_reported >= PROGRESS_EVERY:
@@ -269,64 +356,35 @@ class Replica:
 
     # --- full sync -------------------------------------------------------------------------
 
-    def _shard_path(self, shard: int) -> Path:
-        return Path(self.server.keyspace.engines[shard].path)  # type: ignore[attr-defined]
-
     def _begin_full_sync(self, shard: int, replid: bytes, offset: int) -> None:
-        from photon.storage.leveldb import LevelDBEngine
-
-        live = self._shard_path(shard)
-        path = live.with_name(live.name + ".sync")
-        shutil.rmtree(path, ignore_errors=True)
-        engine = LevelDBEngine(path, cache_mb=self.server.config.leveldb_cache_mb,
-                               write_buffer_mb=self.server.config.leveldb_write_buffer_mb)
-        if not self.syncing:
+        if not self.sync_session:
+            self.sync_session = True
             self.sync_started = self.sync_reported = time.monotonic()
             self.sync_bytes = 0
-            log.info("Full sync from master starting with shard %d (master offset %d)", shard,
-                     offset)
-        self.syncing[shard] = (engine, replid, offset, path)
+            log.info("Full sync from master starting (first shard %d, master offset %d)",
+                     shard, offset)
+        self.syncing[shard] = _ShardSync(self.server, shard, replid, offset)
         self.state = "sync"
 
     def _end_full_sync(self, shard: int) -> None:
-        from photon.storage.leveldb import LevelDBEngine
-
-        engine, replid, offset, path = self.syncing.pop(shard)
-        engine.write({REPL_KEY: Position(replid, offset).record()})
-        engine.sync()
-        engine.close()
-        server = self.server
-        ks = server.keyspace
-        live = self._shard_path(shard)
-        ks.engines[shard].close()
-        old = live.with_name(live.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        # Two renames: a crash between them leaves no live shard, which opens empty on the
-        # next start and is fully synced again (a replica loses nothing it cannot get back).
-        live.rename(old)
-        path.rename(live)
-        shutil.rmtree(old, ignore_errors=True)
-        fresh = LevelDBEngine(live, cache_mb=server.config.leveldb_cache_mb,
-                              write_buffer_mb=server.config.leveldb_write_buffer_mb)
-        ks.engines[shard] = fresh
-        ks.shards[shard].engine = fresh
-        ks.shards[shard].load_counts()
+        sync = self.syncing.pop(shard)
+        sync.finish()
         pos = self.master.positions[shard]
-        pos.replid, pos.offset = replid, offset
+        pos.replid, pos.offset = sync.replid, sync.offset
         pos.replid2, pos.offset2 = NO_REPLID, -1
         backlog = self.master.backlogs[shard]
         backlog.entries.clear()
         backlog.size = 0
-        self.unacked[shard] = offset
+        self.unacked[shard] = sync.offset
         self.full_syncs += 1
         self.server.touch_all()  # every key of the shard may have changed: WATCH sees it
-        log.debug("Full sync of shard %d done at offset %d", shard, offset)
+        log.debug("Full sync of shard %d done at offset %d (%s)", shard, sync.offset,
+                  "in place" if sync.engine is None else "new LevelDB")
         self._settle(shard)
 
     def _abandon_syncs(self) -> None:
-        for shard, (engine, _, _, path) in list(self.syncing.items()):
-            engine.close()
-            shutil.rmtree(path, ignore_errors=True)
+        for shard, sync in list(self.syncing.items()):
+            sync.abandon()
             log.warning("Full sync of shard %d abandoned; the shard keeps its previous data",
                         shard)
         self.syncing.clear()
@@ -338,10 +396,11 @@ class Replica:
             full = len(self.settled) - len(self.partial)
             if full:
                 self.partial_syncs += bool(self.partial)
-                log.info("Full sync from master done: %d shard(s) in %.2fs (%d bytes); replica "
-                         "in step with master %s:%d (offset %d)", full,
-                         time.monotonic() - self.sync_started, self.sync_bytes, self.host,
-                         self.port, self.master.offset)
+                log.info("Full sync from master done: %d shard(s) in %.2fs (%d bytes), %d "
+                         "continued from their offsets; replica in step with master %s:%d "
+                         "(offset %d)", full, time.monotonic() - self.sync_started,
+                         self.sync_bytes, len(self.partial), self.host, self.port,
+                         self.master.offset)
             else:
                 self.partial_syncs += 1
                 log.info("Partial resync accepted: replica in step with master %s:%d "

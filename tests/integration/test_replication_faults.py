@@ -209,18 +209,20 @@ def test_replica_away_past_backlog_gets_full_sync(photon_factory):
 
 def test_kill_replica_mid_full_sync_keeps_old_data(photon_factory):
     """A replica killed during its full sync restarts on its previous shards (whole: synced
-    shards have the new data, the others the old), then completes."""
-    master, replicas = start_group(photon_factory, args=("--repl-backlog-size", "16kb"))
+    shards have the new data, the others the old), then completes. Two shards of 1.5 MB
+    each: past the in-memory limit, so each goes through a fresh LevelDB swapped in."""
+    master, replicas = start_group(photon_factory, shards=2,
+                                   args=("--repl-backlog-size", "16kb"))
     m = master.client()
     load(m, 300, prefix="old:")
     wait_in_step(master, replicas)
     replica = replicas[0]
     replica.kill()
-    load(m, 3000, prefix="new:", size=300)
-    m.config_set("repl-sync-rate", "300kb")
+    load(m, 3000, prefix="new:", size=1000)
+    m.config_set("repl-sync-rate", "1mb")
     replica.start()
-    wait_until(lambda: info(replica)["master_sync_in_progress"] == 1, 10, what="sync start")
-    time.sleep(0.5)
+    wait_until(lambda: info(replica).get("master_sync_read_bytes", 0) > 1_100_000, 15,
+               what="1.1 MB of the first shard received")
     replica.kill()
     assert list(replica.data_dir.glob("replica1/shard-*.sync"))  # the interrupted sync
     m.config_set("repl-sync-rate", "0")
@@ -232,6 +234,8 @@ def test_kill_replica_mid_full_sync_keeps_old_data(photon_factory):
     wait_in_step(master, replicas)
     assert not list(replica.data_dir.glob("replica1/shard-*.sync"))
     assert not list(replica.data_dir.glob("replica1/shard-*.old"))
+    with replica.client() as r:
+        check_loaded(r, 3000, prefix="new:", size=1000)
     m.close()
     compare_all(master, replicas)
 

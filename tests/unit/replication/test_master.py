@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 import hiredis
-import pytest
 
 from photon.replication.master import NOQUORUM
 from photon.replication.stream import REPL_KEY, Position, decode_ops
