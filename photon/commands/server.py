@@ -77,22 +77,26 @@ def monitor(c, argv):
 container("config", -2)
 
 # Settings Redis clients and tools ask for that describe fixed behaviour of this server.
+# (A real setting of the same name wins.)
 _FIXED = {"save": "", "appendonly": "yes", "maxmemory": "0", "maxmemory-policy": "noeviction",
-          "cluster-enabled": "no", "protected-mode": "no", "io-threads": "1"}
+          "cluster-enabled": "no", "protected-mode": "no", "io-threads": "1",
+          "replica-read-only": "yes"}
 
 
 def _config_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, dict):
-        return " ".join(f"{cls} {h} {s} {sec}" for cls, (h, s, sec) in value.items())
+    if isinstance(value, dict):  # client-output-buffer-limit: Redis 7.0 says 'slave'
+        return " ".join(f"{'slave' if cls == 'replica' else cls} {h} {s} {sec}"
+                        for cls, (h, s, sec) in value.items())
     return str(value)
 
 
 def config_values(server) -> dict[str, str]:
     values = {s.config_name: _config_text(getattr(server.config, s.name)) for s in cfg.SETTINGS}
     values["port"] = str(server.port)
-    values.update(_FIXED)
+    for name, value in _FIXED.items():
+        values.setdefault(name, value)
     return values
 
 
