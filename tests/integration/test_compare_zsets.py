@@ -224,7 +224,7 @@ ZSCAN z 0 COUNT 0
 ZSCAN str 0
 ZSCAN nokey 0 COUNT 0
 ZRANK str a
-ZRANK z a withscore
+ZRANK z a withscore extra
 ZREM str a
 ZSCORE str a
 ZMSCORE str a
