@@ -100,8 +100,8 @@ def _rejected(c: "Client", is_exec: bool, message: str) -> RedisError:
         c.multi = None
         c.multi_dirty = False
         unwatch(c.server, c)
-        return RedisError("EXECABORT Transaction discarded because of: " +
-                          message.split(" ", 1)[1] if message.startswith("ERR ") else message)
+        return RedisError("EXECABORT Transaction discarded because of: " + (
+            message.split(" ", 1)[1] if message.startswith("ERR ") else message))
     return RedisError(message)
 
 
