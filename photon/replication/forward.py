@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from photon.replication.replica import Replica
 
 CONNECT_TIMEOUT = 5.0
-MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
-              "'no'.")
+MASTERDOWN = "MASTERDOWN Link with MASTER is down: the command cannot be passed to it"
 
 
 class _Upstream(asyncio.Protocol):

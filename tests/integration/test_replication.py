@@ -15,7 +15,7 @@ from tests.integration.replication_support import (
     admin, assert_same_shards, check_loaded, in_step, info, load, logical_dump, raw_shards,
     spec_env, start_group, wait_in_step, wait_until,
 )
-from tests.support import PhotonProcess
+from tests.support import PhotonProcess, raw_exchange
 
 READONLY_ERR = "READONLY You can't write against a read only replica."
 
@@ -163,6 +163,38 @@ def test_wait(group, nodes):
     # WAIT with timeout 0 blocks until the replicas acknowledge (here: at once)
     m.set("wait:c", "3")
     assert m.wait(2, 0) == 2
+
+
+def test_wait_timeout_zero_blocks_until_acknowledged(group, nodes):
+    m, rs = nodes
+    # three replicas will never hold it: WAIT 3 0 blocks, as Redis does
+    out, closed = raw_exchange(group[0].port, b"SET wait0:a 1\r\nWAIT 3 0\r\n", wait=0.5)
+    assert out == b"+OK\r\n" and not closed
+    # the hung-up waiter is forgotten; the master goes on
+    assert m.set("wait0:b", "2") is True
+    assert m.wait(2, 0) == 2
+
+
+def test_reads_forwarded_when_read_replicas_are_off(group, nodes):
+    master, replicas = group
+    m, rs = nodes
+    r = rs[0]
+    m.set("rr:k", "v")
+    settle(group)
+    calls = lambda: m.info("commandstats").get("cmdstat_get", {}).get("calls", 0)  # noqa: E731
+    before = calls()
+    assert r.get("rr:k") == b"v"
+    assert calls() == before  # served by the replica
+    assert r.config_set("enable-read-replicas", "no")
+    try:
+        assert r.get("rr:k") == b"v"
+        assert calls() == before + 1  # asked of the master
+        with group[1][0].client(single_connection_client=True) as direct:
+            direct.execute_command("READONLY")  # direct replica access still reads here
+            assert direct.get("rr:k") == b"v"
+        assert calls() == before + 1
+    finally:
+        r.config_set("enable-read-replicas", "yes")
 
 
 def test_all_types_replicate(group, nodes):

@@ -402,6 +402,11 @@ def test_replicaof_at_run_time_and_promotion(photon_factory):
     master.kill()
     old = replicas[0]
     with old.client() as r:
+        wait_until(lambda: r.info("replication")["master_link_status"] == "down", 5,
+                   what="link down")
+        assert r.get("p:1") == b"v1"  # stale reads go on
+        with pytest.raises(redis.exceptions.MasterDownError, match="Link with MASTER is down"):
+            r.set("p:lost", "1")  # a write has no master to go to
         assert r.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
         assert r.execute_command("ROLE")[0] == b"master"
         assert r.info("replication")["role"] == "master"
@@ -423,6 +428,21 @@ def test_replicaof_at_run_time_and_promotion(photon_factory):
         assert s.get("p:new") == b"1"
         check_loaded(s, 500, prefix="p:")
         assert s.hgetall("p:h") == {b"a": b"1", b"b": b"2"}
+    # the old master comes back and follows the promoted node: it wrote nothing after the
+    # promotion point, so it continues from its own offsets
+    master.start()
+    with master.client() as om:
+        assert om.get("p:new") is None
+        assert om.execute_command("REPLICAOF", "127.0.0.1", str(old.port)) == b"OK"
+    wait_in_step(old, [spare, master])
+    full, partial = sync_counts(old)
+    assert full == 0 and partial == 2
+    with master.client() as om:
+        assert om.get("p:new") == b"1"
+        assert om.set("p:via-old", "2") is True  # forwarded to the new master
+    with old.client() as r:
+        assert r.get("p:via-old") == b"2"
+    with spare.client() as s:
         # REPLICAOF NO ONE on a standalone node after following: a master again, data kept
         assert s.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
         assert s.set("spare:mine", "1") is True  # standalone: no quorum
