@@ -730,6 +730,7 @@ def test_client_kill(pair2, photon_node, redis_ref):
         assert conn.read_all(1.0) == (b"", True)
     # USER default kills every other normal connection of the default user.
     a, b = Pair(photon_node.port, redis_ref.port), Pair(photon_node.port, redis_ref.port)
+    b.check("PING")  # b's connection is registered before the kill
     p_killed = decode(a.p.call("CLIENT", "KILL", "USER", "default"))
     r_killed = decode(a.r.call("CLIENT", "KILL", "USER", "default"))
     assert p_killed >= 1 and r_killed >= 1
