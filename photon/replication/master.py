@@ -234,6 +234,9 @@ class Master:
     def __init__(self, server: "Server") -> None:
         self.server = server
         ks = server.keyspace
+        from photon.replication.replica import recover_interrupted_syncs
+
+        recover_interrupted_syncs(server)
         self.positions: list[Position] = []
         recorded = False
         node_replid = new_replid()

@@ -87,6 +87,7 @@ class _ShardSync:
                              write_buffer_mb=config.leveldb_write_buffer_mb)
 
     def add(self, ops: dict[bytes, bytes | None], size: int) -> None:
+        ops.pop(REPL_KEY, None)  # the master's own position; ours is written when complete
         if self.engine is None:
             self.held.update(ops)
             self.held_bytes += size
@@ -140,6 +141,42 @@ class _ShardSync:
             self.engine.close()
             self.engine = None
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def recover_interrupted_syncs(server: "Server") -> None:
+    """At start-up: finish a full-sync swap that a crash cut between its two renames (the
+    complete new copy waits in ``shard-NNN.sync``, the shard itself was opened empty), and
+    remove what interrupted syncs left behind."""
+    ks = server.keyspace
+    for i, engine in enumerate(ks.engines):
+        path = getattr(engine, "path", None)
+        if path is None:
+            continue
+        path = Path(path)
+        staged = path.with_name(path.name + ".sync")
+        if staged.is_dir():
+            from photon.storage.leveldb import LevelDBEngine
+
+            try:
+                candidate = LevelDBEngine(staged)
+                complete = candidate.get(REPL_KEY) is not None
+                candidate.close()
+            except Exception:
+                complete = False
+            if complete and next(iter(engine.keys(b"")), None) is None:
+                engine.close()
+                shutil.rmtree(path)
+                staged.rename(path)
+                config = server.config
+                fresh = LevelDBEngine(path, cache_mb=config.leveldb_cache_mb,
+                                      write_buffer_mb=config.leveldb_write_buffer_mb)
+                ks.engines[i] = fresh
+                ks.shards[i].engine = fresh
+                ks.shards[i].load_counts()
+                log.warning("Shard %d: completed the full-sync swap a crash interrupted", i)
+            else:
+                shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(path.with_name(path.name + ".old"), ignore_errors=True)
 
 
 class Replica:

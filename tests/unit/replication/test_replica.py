@@ -159,3 +159,31 @@ def test_counters_follow_the_stream(server):
         server.role = "master"  # read it directly, without the replica gate
         assert client.send("DBSIZE") == 10
     asyncio.run(main())
+
+
+def test_start_up_finishes_a_swap_cut_by_a_crash(tmp_path):
+    """A crash between the two renames of a swap: the shard opens empty beside a complete
+    staged copy, which the start-up puts in place; leftovers of other syncs are removed."""
+    staged = LevelDBEngine(tmp_path / "shard-000.sync")
+    staged.write({b"\x00mkey": b"v", REPL_KEY: Position(b"m" * 40, 99).record()})
+    staged.close()
+    partial = LevelDBEngine(tmp_path / "shard-001.sync")  # an interrupted sync: no position
+    partial.write({b"\x00mhalf": b"v"})
+    partial.close()
+    (tmp_path / "shard-001.old").mkdir()
+    engines = [LevelDBEngine(tmp_path / f"shard-{i:03d}") for i in range(2)]
+    engines[1].write({b"\x00mmine": b"1"})
+    config = cfg.load({"http_port": "0", "data_dir": str(tmp_path), "node_id": "u",
+                       "shards": "2"}, env={})
+    s = Server(config, engines=engines, node_id="u")
+    try:
+        assert s.keyspace.engines[0].get(b"\x00mkey") == b"v"
+        assert s.engines[0] is s.keyspace.engines[0] is s.keyspace.shards[0].engine
+        pos = s.master.positions[0]
+        assert (pos.replid, pos.offset) == (b"m" * 40, 99)
+        assert s.keyspace.engines[1].get(b"\x00mmine") == b"1"
+        assert s.keyspace.engines[1].get(b"\x00mhalf") is None
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["shard-000", "shard-001"]
+    finally:
+        for e in s.keyspace.engines:
+            e.close()
