@@ -6,21 +6,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import struct
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hiredis
 
-from photon.keyspace import encoding as enc
+from photon.keyspace.encoding import INTERNAL, META
 from photon.security import links
-from photon.replication.stream import NO_REPLID, REPL_KEY, Position, decode_ops, message, request
+from photon.replication.stream import (
+    NO_REPLID, REPL_KEY, Position, decode_ops, entry_message, request,
+)
 
 if TYPE_CHECKING:
     from photon.server import Server
 
 log = logging.getLogger("photon.replication")
 PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
+ACK_EVERY = 64  # entries applied between acknowledgements within one read from the link
+COUNTERS = ord("c")  # ff 'c' db: a database's counts (photon.keyspace.encoding.counters_key)
+_COUNTS = struct.Struct(">qq")  # keys, expiring keys (photon.keyspace.keyspace.Shard)
 IN_PLACE_SYNC_BYTES = 1 << 20  # a shard snapshot up to this size replaces the shard in place
 IN_PLACE_MAX_DELETES = 100_000  # ... when the shard's old contents are no more keys than this
 UNREACHABLE_LOG_EVERY = 30.0  # while the master stays unreachable
@@ -42,15 +48,23 @@ class _Link(asyncio.Protocol):
             return  # a link we already left (REPLICAOF elsewhere, promotion)
         replica.server.stats.net_input += len(data)
         self.reader.feed(data)
+        server = replica.server
+        handled = 0
         try:
             while (msg := self.reader.gets()) is not False:
                 replica.handle(msg)
                 if replica.link is not self:
                     return
+                handled += 1
+                if handled % ACK_EVERY == 0:
+                    replica.send_acks()  # a long read: the master's quorum waits go on
         except Exception as e:  # a broken stream: drop the link, resync from our positions
             log.exception("Replication stream error: %s", e)
             self.transport.abort()  # type: ignore[union-attr]
             return
+        finally:
+            if server.keyspace.touched:
+                server.keys_touched()
         replica.send_acks()
 
     def connection_lost(self, exc) -> None:
@@ -355,19 +369,20 @@ class Replica:
         ops[REPL_KEY] = pos.record()
         ks = self.server.keyspace
         ks.engines[shard].write(ops)
-        master.backlogs[shard].append(start, end, message(b"W", shard, start, blob))
-        touched = ks.touched
-        shard_obj = ks.shards[shard]
-        for k in ops:
+        master.backlogs[shard].append(start, end, entry_message(shard, start, blob))
+        touched = ks.touched  # WATCH and the like: handed on once per read from the link
+        for k, v in ops.items():
             if len(k) > 1:
-                if k[1] == enc.META and k[0] != enc.INTERNAL:
+                if k[1] == META and k[0] != INTERNAL:
                     touched.append((k[0], k[2:]))
-                elif k[0] == enc.INTERNAL and k[1] == ord("c"):
-                    shard_obj.load_counts()
+                elif k[0] == INTERNAL and k[1] == COUNTERS and len(k) == 3:
+                    # a database's key and expiry counts, as Shard.load_counts reads them
+                    counts = ks.shards[shard]
+                    db = k[2]
+                    if db < len(counts.keys):
+                        counts.keys[db], counts.expires[db] = _COUNTS.unpack(v) if v else (0, 0)
         self.unacked[shard] = end
         self.applied_at = time.monotonic()
-        if touched:
-            self.server.keys_touched()
 
     def send_acks(self) -> None:
         if self.unacked:
