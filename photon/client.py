@@ -107,7 +107,8 @@ class Client(asyncio.Protocol):
             else:
                 self.run(requests)
         if parser.error is not None:
-            if self.blocked is None and not self.backlog:
+            # After QUIT (or a close) Redis reads no further, so a later error is never sent.
+            if self.blocked is None and not self.backlog and not self.closing:
                 self.protocol_error()
         elif parser.pending > self.server.config.client_query_buffer_limit:
             self._query_buffer_full()

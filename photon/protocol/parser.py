@@ -34,7 +34,9 @@ def _digits(lengths: list[int]) -> int:
 def wire_length(requests: list[list[bytes]]) -> int:
     """Bytes the requests take when canonically encoded, to find where hiredis stopped."""
     counts = list(map(len, requests))
-    lengths = list(map(len, chain.from_iterable(requests)))
+    # bytes.__len__ raises TypeError for anything but a bulk string (a nested array, a map,
+    # an integer...), which hiredis accepts inside a request and Redis refuses.
+    lengths = list(map(bytes.__len__, chain.from_iterable(requests)))
     return (3 * len(counts) + _digits(counts) + 5 * len(lengths) + sum(lengths)
             + _digits(lengths))
 
