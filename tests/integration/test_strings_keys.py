@@ -55,7 +55,7 @@ def test_ttl_session(r):
     assert r.expire("t", 40, gt=True) is False
     assert r.persist("t") is True and r.ttl("t") == -1
     assert r.ttl("missing") == -2
-    r.setex("sx", 30, "v")
+    r.execute_command("SETEX", "sx", 30, "v")
     r.psetex("px", 30000, "v")
     assert r.ttl("sx") == 30 and r.ttl("px") == 30
     at = int(time.time()) + 1000
