@@ -79,9 +79,14 @@ if not GUARDED:
                 getattr(hiredis, "__version__", "?"))
 
 
+_Reader = hiredis.Reader
+_pointer_at = ctypes.c_void_p.from_address
+_longlong_at = ctypes.c_longlong.from_address
+
+
 def new_reader() -> hiredis.Reader:
     """A hiredis Reader that refuses aggregates of more than MAX_ELEMENTS elements."""
-    r = hiredis.Reader()
+    r = _Reader()
     if _offset is not None:
-        ctypes.c_longlong.from_address(_reader_struct(r) + _offset).value = MAX_ELEMENTS
+        _longlong_at(_pointer_at(id(r) + _HEAD).value + _offset).value = MAX_ELEMENTS
     return r
