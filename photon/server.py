@@ -307,7 +307,7 @@ class Server:
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         from photon.protocol.reply import Status
 
-        args = " ".join('"%s"' % _monitor_escape(a) for a in argv)
+        args = " ".join('"%s"' % _monitor_escape(a) for a in _redacted(argv))
         addr = "unix:" if c.addr.startswith("?") else c.addr
         line = Status(("%.6f [%d %s] %s" % (time.time(), c.db, addr, args)).encode())
         for m in list(self.monitors):
@@ -344,8 +344,9 @@ class Server:
 
     # --- replication roles -------------------------------------------------------------
 
-    def after_write(self, c: Client, reply: Any, marks: dict[int, int]) -> Any:
-        return self.master.after_write(c, reply, marks)
+    def after_write(self, c: Client, reply: Any, marks: dict[int, int],
+                    write: bool | None = None) -> Any:
+        return self.master.after_write(c, reply, marks, write)
 
     def follow(self, host: str, port: int) -> None:
         """Become (or stay) a replica of host:port; REPLICAOF and start-up with NODE_ROLE."""
@@ -445,6 +446,20 @@ def unwatch(server: Server, c: Client) -> None:
                 del server.watchers[dbkey]
     c.watched.clear()
     c.watch_dirty = False
+
+
+def _redacted(argv: list[bytes]) -> list[bytes]:
+    """Secrets Redis 7 never shows to MONITOR: AUTH's arguments, HELLO's AUTH pair."""
+    name = argv[0].lower()
+    if name == b"auth":
+        return [argv[0]] + [b"(redacted)"] * (len(argv) - 1)
+    if name == b"hello":
+        out = list(argv)
+        for i in range(2, len(out) - 2):
+            if out[i].lower() == b"auth":
+                out[i + 1] = out[i + 2] = b"(redacted)"
+        return out
+    return argv
 
 
 def _monitor_escape(a: bytes) -> str:

@@ -200,7 +200,14 @@ class Blocking:
             return
         self.remove(w)
         self.served += 1
-        w.future.set_result(reply)
+        if ks.marks:  # the pop is a write: answer it once the quorum holds it
+            marks, ks.marks = ks.marks, {}
+            reply = server.after_write(w.client, reply, marks, write=True)
+        if isinstance(reply, asyncio.Future):
+            reply.add_done_callback(lambda f, out=w.future: out.done() or out.set_result(
+                f.result()))
+        else:
+            w.future.set_result(reply)
         if ks.touched:
             server.keys_touched()  # re-enters keys_changed, which only queues while serving
 

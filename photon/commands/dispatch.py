@@ -144,10 +144,11 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     start = perf_counter()
     try:
         reply = cmd.handler(c, argv)  # type: ignore[misc]
-        if ks.pending:
+        if ks.pending and not c.in_exec:  # a transaction is committed whole, by EXEC
             ks.commit()
     except RedisError as e:
-        ks.commit()
+        if not c.in_exec:
+            ks.commit()
         cmd.failed += 1
         server.stats.error(e.message)
         reply = e
@@ -168,6 +169,6 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         reply = server.after_write(c, reply, marks)
     if ks.touched:
         server.keys_touched()
-    if server.monitors:
+    if server.monitors and not cmd.hidden_from_monitor:
         server.feed_monitors(c, argv)
     return reply

@@ -46,6 +46,7 @@ class Command:
         self.no_multi = "no_multi" in f
         self.denyoom = "denyoom" in f
         self.allow_busy = "allow_busy" in f
+        self.hidden_from_monitor = self.admin or "skip_monitor" in f
 
     @property
     def display(self) -> str:

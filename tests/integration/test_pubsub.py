@@ -405,10 +405,6 @@ def test_disconnected_subscriber_leaves_its_channels(photon):
     assert c.publish("cz", "x") == 0
 
 
-@pytest.mark.xfail(reason="photon/config.py: CONFIG SET client-output-buffer-limit with one "
-                          "class replaces every class (Redis changes only the classes given); "
-                          "clients of the dropped classes then crash in output_limit_exceeded",
-                   strict=False)
 def test_config_set_of_the_pubsub_class_alone_keeps_the_others(photon):
     c = photon.client()
     assert c.config_set("client-output-buffer-limit", "pubsub 1mb 512kb 1")

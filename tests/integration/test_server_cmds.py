@@ -41,9 +41,6 @@ def test_monitor_format(photon, redis_ref):
     assert p[0] == b'+T [0 ADDR] "SET" "k" "a \\"q\\" \\\\ \\x01\\n\\t\\r\\x7f\\xc3\\xa9"'
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (photon/server.py feed_monitors, "
-                   "photon/commands/dispatch.py call): MONITOR shows admin commands and "
-                   "AUTH/HELLO passwords, which Redis hides and redacts")
 def test_monitor_hides_admin_commands_and_redacts_secrets(photon, redis_ref):
     cmds = [("CONFIG", "GET", "maxmemory"), ("DEBUG", "SLEEP", "0"), ("AUTH", "secret"),
             ("HELLO", "2", "AUTH", "default", "secret"), ("PING",)]
