@@ -26,19 +26,24 @@ _SPACE = b" \n\r\t\v\f"
 _BIG_ARRAY = re.compile(rb"[*~>%|]-?[0-9]{6}")
 
 
-def _digits(lengths: list[int]) -> int:
-    """Total decimal digits of the numbers, computed in C: repr is '[a, b, c]'."""
-    return len(repr(lengths)) - 2 * len(lengths) if lengths else 0
-
-
 def wire_length(requests: list[list[bytes]]) -> int:
-    """Bytes the requests take when canonically encoded, to find where hiredis stopped."""
+    """Bytes the requests take when canonically encoded, to find where hiredis stopped.
+
+    Each request is ``*<n>\r\n`` then ``$<len>\r\n<arg>\r\n`` per argument; the decimal
+    digits are counted in C through repr ('[3, 16]' has 2 + digits + 2 * (n - 1) characters).
+    bytes.__len__ raises TypeError for anything but a bulk string (a nested array, a map, an
+    integer...), which hiredis accepts inside a request and Redis refuses.
+    """
+    if len(requests) <= 1:
+        if not requests:
+            return 0
+        lengths = list(map(bytes.__len__, requests[0]))
+        n = len(lengths)
+        return 3 + len(str(n)) + 3 * n + sum(lengths) + len(repr(lengths)) if n else 4
     counts = list(map(len, requests))
-    # bytes.__len__ raises TypeError for anything but a bulk string (a nested array, a map,
-    # an integer...), which hiredis accepts inside a request and Redis refuses.
     lengths = list(map(bytes.__len__, chain.from_iterable(requests)))
-    return (3 * len(counts) + _digits(counts) + 5 * len(lengths) + sum(lengths)
-            + _digits(lengths))
+    return (len(repr(counts)) + len(counts) + 3 * len(lengths) + sum(lengths)
+            + (len(repr(lengths)) if lengths else 0))
 
 
 class DeferredLimit(ProtocolError):
