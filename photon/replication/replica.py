@@ -60,9 +60,11 @@ class _Link(asyncio.Protocol):
                     replica.send_acks()  # a long read: the master's quorum waits go on
         except Exception as e:  # a broken stream: drop the link, resync from our positions
             log.exception("Replication stream error: %s", e)
+            replica.write_batch()  # the entries before the break are good
             self.transport.abort()  # type: ignore[union-attr]
             return
         finally:
+            replica.write_batch()
             if server.keyspace.touched:
                 server.keys_touched()
         replica.send_acks()
@@ -212,6 +214,7 @@ class Replica:
         self.last_io = time.monotonic()
         self.down_since = time.monotonic()
         self.unacked: dict[int, int] = {}
+        self.batch: dict[int, dict[bytes, bytes | None]] = {}  # applied, not yet written
         self.sync_bytes = 0
         self.sync_started = time.monotonic()
         self.sync_reported = time.monotonic()
@@ -328,7 +331,9 @@ class Replica:
         kind = msg[0]
         if kind == b"W":
             self.apply(msg[1], msg[2], msg[3])
-        elif kind == b"SNAP":
+            return
+        self.write_batch()
+        if kind == b"SNAP":
             self.syncing[msg[1]].add(decode_ops(msg[2]), len(msg[2]))
             self.sync_bytes += len(msg[2])
             now = time.monotonic()
@@ -368,7 +373,11 @@ class Replica:
         pos.offset = end
         ops[REPL_KEY] = pos.record()
         ks = self.server.keyspace
-        ks.engines[shard].write(ops)
+        batch = self.batch.get(shard)
+        if batch is None:
+            self.batch[shard] = ops
+        else:
+            batch.update(ops)  # later entries win; the position is the last one's
         master.backlogs[shard].append(start, end, entry_message(shard, start, blob))
         touched = ks.touched  # WATCH and the like: handed on once per read from the link
         for k, v in ops.items():
@@ -384,7 +393,17 @@ class Replica:
         self.unacked[shard] = end
         self.applied_at = time.monotonic()
 
+    def write_batch(self) -> None:
+        """Write the entries applied since the last call: one engine write per shard, whole
+        (a crash keeps all of them or none, and the position with them)."""
+        if self.batch:
+            batch, self.batch = self.batch, {}
+            engines = self.server.keyspace.engines
+            for shard, ops in batch.items():
+                engines[shard].write(ops)
+
     def send_acks(self) -> None:
+        self.write_batch()  # never acknowledge what the engine does not hold
         if self.unacked:
             items: list[bytes | int] = [b"PHOTON.ACK"]
             for shard, offset in self.unacked.items():

@@ -41,6 +41,8 @@ def test_entries_apply_with_their_position(server):
     blob = encode_ops({b"\x00mkey": b"v", b"gone": None})
     r.handle([b"W", 1, start, blob])
     assert pos.offset == start + len(blob)
+    assert server.keyspace.engines[1].get(b"\x00mkey") is None  # written once per read
+    r.write_batch()
     stored = Position.parse(server.keyspace.engines[1].get(REPL_KEY))
     assert stored.offset == pos.offset
     assert server.keyspace.engines[1].get(b"\x00mkey") == b"v"
