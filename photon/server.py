@@ -345,7 +345,7 @@ class Server:
     # --- replication roles -------------------------------------------------------------
 
     def after_write(self, c: Client, reply: Any, marks: dict[int, int],
-                    write: bool | None = None) -> Any:
+                    write: bool = True) -> Any:
         return self.master.after_write(c, reply, marks, write)
 
     def follow(self, host: str, port: int) -> None:

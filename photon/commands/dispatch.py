@@ -117,7 +117,8 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
             return _reject(c, cmd, verdict)
     if cmd in INTERNAL and not c.peer and server.security.peers_only and c.kind != "internal":
         return _reject(c, cmd, NOT_PEER % cmd.name)
-    checks = server.command_checks + server.write_checks if cmd.write else server.command_checks
+    checks = (server.command_checks + server.write_checks if cmd.write or cmd.name == "exec"
+              else server.command_checks)
     for check in checks:
         verdict = check(c, cmd, argv)
         if verdict is not None:
@@ -141,6 +142,8 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     server = c.server
     ks = server.keyspace
     c.last_cmd = cmd
+    if ks.marks and not c.in_exec:
+        ks.marks = {}  # offsets of background writes (expiry, a blocked client served)
     start = perf_counter()
     try:
         reply = cmd.handler(c, argv)  # type: ignore[misc]
@@ -166,7 +169,7 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         server.slowlog.add(c, argv, elapsed * 1e6)
     if ks.marks and not c.in_exec:
         marks, ks.marks = ks.marks, {}
-        reply = server.after_write(c, reply, marks)
+        reply = server.after_write(c, reply, marks, cmd.write or cmd.name == "exec")
     if ks.touched:
         server.keys_touched()
     if server.monitors and not cmd.hidden_from_monitor:

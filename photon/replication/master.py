@@ -247,16 +247,15 @@ class Master:
         self.backlogs = [Backlog(server.config.repl_backlog_size) for _ in ks.engines]
         self.links: dict[int, ReplicaLink] = {}
         self.waiters: list[QuorumWait] = []
-        self.writing = True  # whether the command running now is a write (see precheck)
         # Entries are recorded once the node is part of a replicated group; a standalone node
         # that never had a replica skips the work (its first replica does a full sync).
         self.active = recorded or server.config.role != "standalone"
         ks.commit_hooks.append(self.on_commit)
         server.disconnect_hooks.append(self.detach)
         if server.config.role != "standalone":
-            # Only nodes that can require a quorum pay for the check (it takes every command
-            # off the gate's fast path).
-            server.command_checks.append(self.precheck)
+            # Only nodes that can require a quorum pay for the check, and only writes (and
+            # EXEC) go through it.
+            server.write_checks.append(self.precheck)
         server.setting_appliers["repl_backlog_size"] = self._set_backlog
 
     def _set_backlog(self, size: int) -> None:
@@ -418,45 +417,33 @@ class Master:
         return sum(1 for link in self.links.values() if not link.closed)
 
     def precheck(self, c: "Client", cmd, argv) -> Any:
-        """Before every command (the gate's checks): refuse a write before it is applied when
-        the quorum cannot be met, and note whether the command is a write, so its reply
-        waits for the quorum (a read that deleted an expired key on the way does not)."""
-        ks = self.server.keyspace
-        if ks.marks:
-            # Offsets of background writes (active expiry, a blocked client served) are no
-            # command's to wait for.
-            ks.marks.clear()
-        if cmd.write:
-            self.writing = True
-            if (self.quorum_active
-                    and self.connected_links() < self.server.config.write_quorum - 1):
-                return NOQUORUM
+        """Before a write (or EXEC) runs: refuse it, before it is applied, when the quorum
+        cannot be met."""
+        if not self.quorum_active or self.connected_links() >= self.server.config.write_quorum - 1:
             return None
-        self.writing = False
-        if cmd.name == "exec" and c.multi and not c.multi_dirty:
-            self.writing = any(q.write for q, _ in c.multi)
-            if (self.writing and self.quorum_active
-                    and self.connected_links() < self.server.config.write_quorum - 1):
-                from photon.server import unwatch
+        if cmd.write:
+            return NOQUORUM
+        if cmd.name == "exec" and c.multi and not c.multi_dirty and any(q.write
+                                                                         for q, _ in c.multi):
+            from photon.server import unwatch
 
-                c.multi = None
-                c.multi_dirty = False
-                unwatch(self.server, c)
-                cmd.rejected += 1
-                return self.server.stats.reject(EXECABORT_NOQUORUM)
+            c.multi = None
+            c.multi_dirty = False
+            unwatch(self.server, c)
+            cmd.rejected += 1
+            return self.server.stats.reject(EXECABORT_NOQUORUM)
         return None
 
     def acked_by(self, marks: dict[int, int]) -> int:
         return sum(1 for link in self.links.values() if link.holds(marks))
 
     def after_write(self, c: "Client", reply: Any, marks: dict[int, int],
-                    write: bool | None = None) -> Any:
+                    write: bool = True) -> Any:
         """The reply of a write, or a future giving it once the quorum holds the write.
-        ``write`` says whether the reply must wait for the quorum; by default, whether the
-        command that the gate just let through is a write (see precheck). Writes made outside
-        a command (a blocked client served) pass write=True."""
+        ``write`` is False for a read that wrote on the way (it deleted an expired key):
+        its reply does not wait."""
         c.repl_marks.update(marks)
-        if not self.quorum_active or not (self.writing if write is None else write):
+        if not write or not self.quorum_active:
             return reply
         needed = self.server.config.write_quorum - 1
         if self.acked_by(marks) >= needed:
