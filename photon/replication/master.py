@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from photon.errors import RedisError
@@ -216,7 +217,7 @@ class ReplicaLink:
 
 
 class QuorumWait:
-    __slots__ = ("marks", "needed", "future", "timer", "reply", "count_only")
+    __slots__ = ("marks", "needed", "future", "timer", "reply", "count_only", "deadline")
 
     def __init__(self, marks: dict[int, int], needed: int, future: asyncio.Future, reply: Any,
                  count_only: bool) -> None:
@@ -226,6 +227,7 @@ class QuorumWait:
         self.reply = reply
         self.count_only = count_only
         self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0
 
 
 class Master:
@@ -246,7 +248,11 @@ class Master:
             self.positions.append(pos or Position(node_replid))
         self.backlogs = [Backlog(server.config.repl_backlog_size) for _ in ks.engines]
         self.links: dict[int, ReplicaLink] = {}
-        self.waiters: list[QuorumWait] = []
+        self.waiters: dict[QuorumWait, None] = {}  # in arrival order
+        # Quorum waits share one timeout, so their deadlines come in order: one timer for the
+        # oldest instead of one per write.
+        self._deadlines: deque[QuorumWait] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
         # Entries are recorded once the node is part of a replicated group; a standalone node
         # that never had a replica skips the work (its first replica does a full sync).
         self.active = recorded or server.config.role != "standalone"
@@ -467,19 +473,35 @@ class Master:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         w = QuorumWait(marks, needed, fut, reply, count_only)
-        self.waiters.append(w)
+        self.waiters[w] = None
         if timeout is not None:
-            w.timer = loop.call_later(timeout, self._expire, w)
+            if count_only:  # WAIT: its own timeout
+                w.timer = loop.call_later(timeout, self._expire, w)
+            else:
+                w.deadline = loop.time() + timeout
+                self._deadlines.append(w)
+                if self._sweeper is None:
+                    self._sweeper = loop.call_at(w.deadline, self._sweep)
         fut.add_done_callback(lambda _: self._forget(w))
         return fut
 
     def _forget(self, w: QuorumWait) -> None:
         if w.timer is not None:
             w.timer.cancel()
-        try:
-            self.waiters.remove(w)
-        except ValueError:
-            pass
+        self.waiters.pop(w, None)
+
+    def _sweep(self) -> None:
+        """Fail the quorum waits whose deadline passed; then wait for the next one."""
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines and (deadlines[0].future.done() or deadlines[0].deadline <= now):
+            w = deadlines.popleft()
+            if not w.future.done():
+                self._expire(w)
+        if deadlines:
+            self._sweeper = loop.call_at(deadlines[0].deadline, self._sweep)
 
     def _expire(self, w: QuorumWait) -> None:
         if w.future.done():
