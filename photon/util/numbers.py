@@ -119,8 +119,10 @@ _LD_MAX = Fraction(2) ** 16384 - Fraction(2) ** (16384 - _LD_MANT)
 
 
 def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | float:
+    """a + b in long double; an infinite operand (the only floats here) gives inf or NaN."""
     if isinstance(a, float) or isinstance(b, float):
-        return float(a) + float(b)
+        # A finite long double can be beyond a double's range: only the infinities matter.
+        return (a if isinstance(a, float) else 0.0) + (b if isinstance(b, float) else 0.0)
     r = _round_ld(a + b)
     if abs(r) > _LD_MAX:
         return math.inf if r > 0 else -math.inf
