@@ -95,6 +95,9 @@ def _config_text(value) -> str:
 def config_values(server) -> dict[str, str]:
     values = {s.config_name: _config_text(getattr(server.config, s.name)) for s in cfg.SETTINGS}
     values["port"] = str(server.port)
+    if values.get("cluster-secret"):
+        # Unlike requirepass (Redis shows it), the secret would let a client pose as a node.
+        values["cluster-secret"] = "(set)"
     for name, value in _FIXED.items():
         values.setdefault(name, value)
     return values
@@ -137,6 +140,10 @@ def _config_error(message: str) -> str:
     return message
 
 
+# Redis 7.0 calls these "protected" (enable-protected-configs), the rest "immutable".
+_PROTECTED = {"dir", "dbfilename", "appendfilename", "appenddirname"}
+
+
 @command("config|set", -4, "admin noscript loading stale", 0, 0, 0)
 def config_set(c, argv):
     if len(argv) % 2:
@@ -154,8 +161,9 @@ def config_set(c, argv):
         if error is not None:
             continue
         if not setting.runtime:
+            kind = "protected" if name in _PROTECTED else "immutable"
             error = (f"ERR CONFIG SET failed (possibly related to argument '{given}') - can't "
-                     "set immutable config")
+                     f"set {kind} config")
             continue
         if any(s is setting for _, s, _ in pairs):
             error = (f"ERR CONFIG SET failed (possibly related to argument '{given}') - "

@@ -232,10 +232,12 @@ def test_config_set_cannot_change_dir_or_logfile(photon):
     """Redis 7.0 refuses 'dir' as a protected config and 'logfile' as an immutable one; the
     data dir, log file and ACL file of a running node never move."""
     with RawConn(photon.port) as conn:
-        for name, value in (("dir", "/tmp"), ("logfile", "/tmp/x.log"), ("aclfile", "/tmp/a")):
+        for name, value, kind in (("dir", "/tmp", b"protected"),
+                                  ("logfile", "/tmp/x.log", b"immutable"),
+                                  ("aclfile", "/tmp/a", b"immutable")):
             reply = conn.call("CONFIG", "SET", name, value)
-            assert reply.startswith(b"-ERR CONFIG SET failed (possibly related to argument "
-                                    b"'%s') - can't set " % name.encode()), reply
+            assert reply == (b"-ERR CONFIG SET failed (possibly related to argument '%s') - "
+                             b"can't set %s config\r\n" % (name.encode(), kind)), reply
         assert conn.call("CONFIG", "GET", "dir") == (
             b"*2\r\n$3\r\ndir\r\n$%d\r\n%s\r\n" % (len(str(photon.data_dir)),
                                                  str(photon.data_dir).encode()))
