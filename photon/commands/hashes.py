@@ -127,17 +127,7 @@ def hvals(c, argv):
 @command("hdel", -3, "write fast", 1, 1, 1)
 def hdel(c, argv):
     coll = _open(c, argv[1])
-    if coll is None:
-        return 0
-    deleted = 0
-    for field in argv[2:]:
-        if coll.get(field) is not None:
-            coll.delete(field)
-            deleted += 1
-    if deleted:
-        coll.meta.size -= deleted
-        coll.save()
-    return deleted
+    return 0 if coll is None else coll.remove(argv[2:])
 
 
 @command("hexists", 3, "readonly fast", 1, 1, 1)

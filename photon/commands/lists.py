@@ -18,6 +18,7 @@ from photon.keyspace.encoding import LIST
 from photon.keyspace.keyspace import Collection
 from photon.protocol.reply import NULL_ARRAY, OK
 from photon.util.numbers import INT64_MIN, parse_int, string2ll
+from photon.util.ranges import rank_range
 
 BASE = 1 << 63
 _pack = struct.Struct(">Q").pack
@@ -299,18 +300,9 @@ def lindex(c, argv):
 
 
 def _clamp_range(start: int, end: int, size: int) -> tuple[int, int] | None:
-    """Redis's start/end normalisation for LRANGE: a half-open [start, stop) or None."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
-        return None
-    if end >= size:
-        end = size - 1
-    return start, end + 1
+    """LRANGE/LTRIM's range as a half-open [start, stop), or None when empty."""
+    r = rank_range(start, end, size)
+    return None if r is None else (r[0], r[1] + 1)
 
 
 @command("lrange", 4, "readonly", 1, 1, 1)

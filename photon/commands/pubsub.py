@@ -259,54 +259,53 @@ def _confirmations(c, frames: list) -> Raw:
     return Raw(b"".join(encode(Push(f), resp3) for f in frames))
 
 
+def _subscribe(c, kind: bytes, names: list[bytes], join, shard: bool = False) -> Raw:
+    s = pubsub(c.server).subs(c)
+    frames = []
+    for name in names:
+        join(c, name)
+        frames.append([kind, name, _count(s, shard)])
+    return _confirmations(c, frames)
+
+
+def _unsubscribe(c, kind: bytes, names: list[bytes], current, leave,
+                 shard: bool = False) -> Raw:
+    """No names: leave everything; nothing to leave still confirms once, with a nil."""
+    s = pubsub(c.server).subs(c)
+    frames = []
+    for name in names or list(current):
+        leave(c, name)
+        frames.append([kind, name, _count(s, shard)])
+    if not frames:
+        frames.append([kind, None, _count(s, shard)])
+    return _confirmations(c, frames)
+
+
+def _count(s, shard: bool) -> int:
+    """Shard channels are counted apart from channels and patterns, as in Redis."""
+    return len(s.shards) if shard else len(s.channels) + len(s.patterns)
+
+
 @command("subscribe", -2, "pubsub noscript loading stale", 0, 0, 0)
 def subscribe(c, argv):
-    ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    for channel in argv[1:]:
-        ps.subscribe(c, channel)
-        frames.append([_SUBSCRIBE, channel, len(s.channels) + len(s.patterns)])
-    return _confirmations(c, frames)
+    return _subscribe(c, _SUBSCRIBE, argv[1:], pubsub(c.server).subscribe)
 
 
 @command("unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0)
 def unsubscribe(c, argv):
     ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    channels = argv[1:] if len(argv) > 1 else list(s.channels)
-    for channel in channels:
-        ps.unsubscribe(c, channel)
-        frames.append([_UNSUBSCRIBE, channel, len(s.channels) + len(s.patterns)])
-    if not frames:
-        frames.append([_UNSUBSCRIBE, None, len(s.channels) + len(s.patterns)])
-    return _confirmations(c, frames)
+    return _unsubscribe(c, _UNSUBSCRIBE, argv[1:], ps.subs(c).channels, ps.unsubscribe)
 
 
 @command("psubscribe", -2, "pubsub noscript loading stale", 0, 0, 0)
 def psubscribe(c, argv):
-    ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    for pattern in argv[1:]:
-        ps.psubscribe(c, pattern)
-        frames.append([_PSUBSCRIBE, pattern, len(s.channels) + len(s.patterns)])
-    return _confirmations(c, frames)
+    return _subscribe(c, _PSUBSCRIBE, argv[1:], pubsub(c.server).psubscribe)
 
 
 @command("punsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0)
 def punsubscribe(c, argv):
     ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    patterns = argv[1:] if len(argv) > 1 else list(s.patterns)
-    for pattern in patterns:
-        ps.punsubscribe(c, pattern)
-        frames.append([_PUNSUBSCRIBE, pattern, len(s.channels) + len(s.patterns)])
-    if not frames:
-        frames.append([_PUNSUBSCRIBE, None, len(s.channels) + len(s.patterns)])
-    return _confirmations(c, frames)
+    return _unsubscribe(c, _PUNSUBSCRIBE, argv[1:], ps.subs(c).patterns, ps.punsubscribe)
 
 
 @command("ssubscribe", -2, "pubsub noscript loading stale", 1, -1, 1)
@@ -314,26 +313,15 @@ def ssubscribe(c, argv):
     if c.in_exec:  # Redis denies it to a client that expects one reply per command
         raise RedisError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
     ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    for channel in argv[1:]:
-        ps.subscribe(c, channel, shard=True)
-        frames.append([_SSUBSCRIBE, channel, len(s.shards)])
-    return _confirmations(c, frames)
+    return _subscribe(c, _SSUBSCRIBE, argv[1:],
+                      lambda c, ch: ps.subscribe(c, ch, shard=True), shard=True)
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1)
 def sunsubscribe(c, argv):
     ps = pubsub(c.server)
-    s = ps.subs(c)
-    frames = []
-    channels = argv[1:] if len(argv) > 1 else list(s.shards)
-    for channel in channels:
-        ps.unsubscribe(c, channel, shard=True)
-        frames.append([_SUNSUBSCRIBE, channel, len(s.shards)])
-    if not frames:
-        frames.append([_SUNSUBSCRIBE, None, len(s.shards)])
-    return _confirmations(c, frames)
+    return _unsubscribe(c, _SUNSUBSCRIBE, argv[1:], ps.subs(c).shards,
+                        lambda c, ch: ps.unsubscribe(c, ch, shard=True), shard=True)
 
 
 @command("publish", 3, "pubsub loading stale fast", 0, 0, 0)

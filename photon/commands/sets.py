@@ -66,17 +66,7 @@ def sadd(c, argv):
 @command("srem", -3, "write fast", 1, 1, 1)
 def srem(c, argv):
     coll = _open(c, argv[1])
-    if coll is None:
-        return 0
-    removed = 0
-    for member in argv[2:]:
-        if coll.get(member) is not None:
-            coll.delete(member)
-            removed += 1
-    if removed:
-        coll.meta.size -= removed
-        coll.save()
-    return removed
+    return 0 if coll is None else coll.remove(argv[2:])
 
 
 @command("smembers", 2, "readonly", 1, 1, 1)

@@ -28,6 +28,7 @@ from photon.protocol.encoder import format_double
 from photon.protocol.reply import NULL_ARRAY, Double
 from photon.util.glob import compile_glob
 from photon.util.numbers import INT64_MAX, parse_int, string2ll
+from photon.util.ranges import rank_range
 
 # Redis's zset-max-listpack-entries / zset-max-listpack-value defaults.
 LISTPACK_ENTRIES = 128
@@ -476,21 +477,6 @@ def zrevrank(c, argv):
 
 # --- ranges -------------------------------------------------------------------------------
 
-def _rank_bounds(start: int, end: int, size: int) -> tuple[int, int] | None:
-    """Redis's index sanitizing: negative from the end, clamped; None for an empty range."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
-        return None
-    if end >= size:
-        end = size - 1
-    return start, end
-
-
 def _by_rank(coll: Collection, start: int, end: int, reverse: bool) -> list[tuple[bytes, float]]:
     """Entries at ranks start..end (already sanitized), from the nearer end of the index."""
     size = coll.meta.size
@@ -626,7 +612,7 @@ def _zrange(c, argv: list[bytes], start_idx: int, store: bytes | None, rangetype
     if coll is None:
         pairs: list = []
     elif rangetype == RANK:
-        bounds = _rank_bounds(start, end, coll.meta.size)
+        bounds = rank_range(start, end, coll.meta.size)
         pairs = [] if bounds is None else _by_rank(coll, bounds[0], bounds[1], reverse)
     elif rangetype == SCORE:
         if offset > 0 and offset >= coll.meta.size:
@@ -710,7 +696,7 @@ def zremrangebyrank(c, argv):
     coll = _open(c, argv[1])
     if coll is None:
         return 0
-    bounds = _rank_bounds(start, end, coll.meta.size)
+    bounds = rank_range(start, end, coll.meta.size)
     if bounds is None:
         return 0
     return _remove_pairs(coll, _by_rank(coll, bounds[0], bounds[1], False))

@@ -430,6 +430,18 @@ class Collection:
     def delete(self, field: bytes) -> None:
         self.ks.rput(self.shard, self.prefix + field, None)
 
+    def remove(self, fields: list[bytes]) -> int:
+        """Delete the fields that exist (HDEL, SREM), save, and say how many there were."""
+        removed = 0
+        for field in fields:
+            if self.get(field) is not None:
+                self.delete(field)
+                removed += 1
+        if removed:
+            self.meta.size -= removed
+            self.save()
+        return removed
+
     def items(self, start: bytes = b"", stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:
         """(field, value) in field byte order, from start (inclusive) to stop (exclusive)."""
