@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl as ssl_module
 
 from photon.cluster.resp import RespConnection
 from photon.cluster.state import ClusterState, NodeInfo
@@ -25,9 +26,22 @@ class QuorumError(RedisError):
 
 
 class ReplicationManager:
-    def __init__(self, cluster: ClusterState) -> None:
+    """``password``/``username``/``ssl`` are how to reach the nodes; inside a node they
+    default to its own replication credentials (--masterauth, --masteruser, TLS links)."""
+
+    def __init__(self, cluster: ClusterState, password: str | None = None,
+                 username: str | None = None, ssl: "ssl_module.SSLContext | None" = None,
+                 ) -> None:
         self.cluster = cluster
         self._conns: dict[str, RespConnection] = {}
+        if cluster.server is not None and password is None:
+            from photon.security import links
+
+            config = cluster.server.config
+            password = config.masterauth or None
+            username = config.masteruser or None
+            ssl = ssl or links.ssl_context(config)
+        self._login = {"password": password, "username": username, "ssl": ssl}
 
     async def write(self, key: bytes | str, value: bytes | str) -> None:
         """Store value under key on write_quorum copies, or raise QuorumError."""
@@ -78,7 +92,7 @@ class ReplicationManager:
     async def _call(self, node: NodeInfo, *argv: bytes):
         conn = self._conns.get(node.id)
         if conn is None:
-            conn = self._conns[node.id] = await RespConnection.open(node.addr)
+            conn = self._conns[node.id] = await RespConnection.open(node.addr, **self._login)
         try:
             return await conn.call(*argv)
         except (OSError, ConnectionError):
@@ -102,7 +116,9 @@ class ReplicationManager:
         return None if isinstance(reply, Status) else reply
 
 
-async def join(cluster: ClusterState, addr: str) -> ClusterState:
+async def join(cluster: ClusterState, addr: str, password: str | None = None,
+               username: str | None = None, ssl: "ssl_module.SSLContext | None" = None,
+               ) -> ClusterState:
     """Fill a ClusterState from a running node: it, its master or replicas (ROLE, INFO)."""
     seen: set[str] = set()
     pending = [addr]
@@ -111,7 +127,7 @@ async def join(cluster: ClusterState, addr: str) -> ClusterState:
         if a in seen:
             continue
         seen.add(a)
-        conn = await RespConnection.open(a)
+        conn = await RespConnection.open(a, password=password, username=username, ssl=ssl)
         try:
             info = (await conn.call(b"INFO", b"server")).decode()
             fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)

@@ -4,6 +4,7 @@ error replies are raised as RedisError with their text."""
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_module
 
 import hiredis
 
@@ -20,13 +21,14 @@ class RespConnection:
 
     @classmethod
     async def open(cls, addr: str, timeout: float = 5.0, password: str | None = None,
+                   username: str | None = None, ssl: "ssl_module.SSLContext | None" = None,
                    ) -> "RespConnection":
         host, _, port = addr.rpartition(":")
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)),
-                                                timeout)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port), ssl=ssl), timeout)
         conn = cls(reader, writer)
         if password:
-            await conn.call(b"AUTH", password.encode())
+            await conn.call(b"AUTH", *([username] if username else []), password)
         return conn
 
     async def call(self, *args: bytes | str | int):

@@ -102,3 +102,23 @@ def test_single_node_health(photon):
                       "shard_range": {"start": 0, "end": 15}, "connected_replicas": 0}
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{photon.http_port}/metrics").read()
     assert b"photon_connected_clients" in metrics
+
+
+def test_spec_api_with_passwords(photon_factory):
+    secured = ("--requirepass", "pw", "--masterauth", "pw")
+    master = photon_factory(*secured, env={"NODE_ID": "m", "NODE_ROLE": "master"})
+    addr = f"127.0.0.1:{master.port}"
+    replicas = [photon_factory(*secured, env={"NODE_ID": f"r{i}", "NODE_ROLE": "replica",
+                                              "MASTER_ADDR": addr}) for i in (1, 2)]
+    _wait_for(lambda: master.client(password="pw").info("replication")["connected_slaves"] == 2)
+
+    async def scenario():
+        cluster = await join(ClusterState("client", ReplicationConfig()), addr, password="pw")
+        assert await cluster.get_shard_nodes(0) == ["m", "r1", "r2"]
+        manager = ReplicationManager(cluster, password="pw")
+        await manager.write("user:1", "v")
+        assert await manager.read("user:1") == b"v"
+        await manager.close()
+
+    asyncio.run(scenario())
+    assert replicas[0].client(password="pw").get("user:1") == b"v"
