@@ -396,3 +396,106 @@ def string_encoding(meta: Meta) -> bytes:
     if meta.flags & FLAG_RAW:
         return b"raw"
     return b"embstr" if len(v) <= 44 else b"raw"
+
+
+# --- LCS (Redis 7.0's lcsCommand) --------------------------------------------------------
+
+def _lcs_table(a: bytes, b: bytes) -> list[list[int]]:
+    """rows[i][j] = length of the LCS of a[:i] and b[:j] (Redis's LCS(i,j) table)."""
+    blen = len(b)
+    prev = [0] * (blen + 1)
+    rows = [prev]
+    for ca in a:
+        cur = [0] * (blen + 1)
+        left = 0
+        for j in range(1, blen + 1):
+            if ca == b[j - 1]:
+                left = prev[j - 1] + 1
+            else:
+                up = prev[j]
+                if up > left:
+                    left = up
+            cur[j] = left
+        rows.append(cur)
+        prev = cur
+    return rows
+
+
+@command("lcs", -3, "readonly", 1, 2, 1)
+def lcs(c, argv):
+    ks = c.server.keyspace
+    metas = [ks.lookup(c.db, argv[1]), ks.lookup(c.db, argv[2])]
+    if any(m is not None and m.type != STRING for m in metas):
+        raise RedisError("ERR The specified keys must contain string values")
+    a, b = (m.value if m is not None else b"" for m in metas)
+    getidx = getlen = withmatchlen = False
+    minmatchlen = 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"idx":
+            getidx = True
+        elif opt == b"len":
+            getlen = True
+        elif opt == b"withmatchlen":
+            withmatchlen = True
+        elif opt == b"minmatchlen" and j + 1 < len(argv):
+            minmatchlen = max(parse_int(argv[j + 1]), 0)
+            j += 1
+        else:
+            raise syntax()
+        j += 1
+    if getidx and getlen:
+        raise RedisError("ERR If you want both the length and indexes, please just use IDX.")
+    alen, blen = len(a), len(b)
+    if alen >= 0xFFFFFFFF - 1 or blen >= 0xFFFFFFFF - 1:
+        raise RedisError("ERR String too long for LCS")
+    if (alen + 1) * (blen + 1) * 4 > c.server.config.proto_max_bulk_len:
+        raise RedisError(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+    table = _lcs_table(a, b)
+    total = table[alen][blen]
+    if getlen:
+        return total
+    # Walk back from the end as Redis does, collecting the LCS and the matched ranges.
+    result = bytearray(total)
+    idx = total
+    matches = []
+    unset = alen  # Redis's marker: no range in progress
+    astart, aend, bstart, bend = unset, 0, 0, 0
+    i, j = alen, blen
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            result[idx - 1] = a[i - 1]
+            if astart == unset:
+                astart = aend = i - 1
+                bstart = bend = j - 1
+            elif astart == i and bstart == j:
+                astart -= 1
+                bstart -= 1
+            else:
+                emit = True
+            if astart == 0 or bstart == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            j -= 1
+        else:
+            if table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if astart != unset:
+                emit = True
+        if emit:
+            match_len = aend - astart + 1
+            if getidx and (minmatchlen == 0 or match_len >= minmatchlen):
+                item = [[astart, aend], [bstart, bend]]
+                if withmatchlen:
+                    item.append(match_len)
+                matches.append(item)
+            astart = unset
+    if getidx:
+        return {b"matches": matches, b"len": total}
+    return bytes(result)

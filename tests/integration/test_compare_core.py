@@ -303,10 +303,29 @@ ENCODINGS = [
 ]
 
 
+# LCS (7.0): the resp-compatibility suite's cases and the option/error paths around them.
+LCS = [
+    ("MSET", "key1", "ohmytext", "key2", "mynewtext", "s", "oh", "t", "och", "a", "ABCBDAB",
+     "b", "BDCABA"), ("HSET", "h", "f", "v"),
+    ("LCS", "key1", "key2"), ("LCS", "key1", "key2", "LEN"), ("LCS", "key1", "key2", "IDX"),
+    ("LCS", "key1", "key2", "idx", "minmatchlen", "4", "withmatchlen"),
+    ("LCS", "s", "t", "IDX", "WITHMATCHLEN"), ("LCS", "a", "b", "IDX"), ("LCS", "a", "b"),
+    ("LCS", "b", "a", "IDX", "WITHMATCHLEN"), ("LCS", "a", "a", "IDX"), ("LCS", "a", "missing"),
+    ("LCS", "missing", "nope", "IDX"), ("LCS", "a", "h"), ("LCS", "h", "zz", "LEN"),
+    ("LCS", "a", "b", "LEN", "IDX"), ("LCS", "a", "b", "foo"), ("LCS", "a", "b", "MINMATCHLEN"),
+    ("LCS", "a", "b", "IDX", "MINMATCHLEN", "x"), ("LCS", "a", "b", "IDX", "MINMATCHLEN", "-3"),
+    ("LCS", "a"), ("LCS", "a", "b", "LEN", "LEN", "MINMATCHLEN", "2", "WITHMATCHLEN"),
+    ("SET", "x", "aaaaaaaaaabbbbbbbbbbaaaaaaaaaa"), ("SET", "y", "bbbbbaaaaaaaaaaaaaaabbbbbbbbbbb"),
+    ("LCS", "x", "y", "IDX", "WITHMATCHLEN"), ("LCS", "y", "x", "IDX", "MINMATCHLEN", "5"),
+    ("CONFIG", "SET", "proto-max-bulk-len", "1048576"), ("SETRANGE", "big", "600", "z"),
+    ("LCS", "big", "big"), ("CONFIG", "SET", "proto-max-bulk-len", "536870912"),
+    ("LCS", "big", "big", "LEN"),
+]
+
 @pytest.mark.parametrize("name,commands", [
     ("set_basic", SET_BASIC), ("set_expiry", SET_EXPIRY), ("set_errors", SET_ERRORS),
     ("set_family", SET_FAMILY), ("getex", GETEX), ("counters", COUNTERS), ("floats", FLOATS),
-    ("ranges", RANGES), ("encodings", ENCODINGS),
+    ("ranges", RANGES), ("encodings", ENCODINGS), ("lcs", LCS),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_strings(pair, name, commands):
     pair.run(commands)

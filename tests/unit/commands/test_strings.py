@@ -114,3 +114,25 @@ def test_string_value_is_inline(server, client):
     client.send("SET", "k", "v")
     meta = server.keyspace.lookup(0, b"k")
     assert meta.type == STRING and meta.value == b"v"
+
+
+def test_lcs(client):
+    """LCS (Redis 7.0): the string, LEN, IDX ranges walked back from the end, MINMATCHLEN,
+    WITHMATCHLEN; replies checked against redis-server 7.0.15 (resp-compatibility suite's cases)."""
+    client.send("MSET", "key1", "ohmytext", "key2", "mynewtext", "s", "oh", "t", "och")
+    assert client.send("LCS", "key1", "key2") == b"mytext"
+    assert client.send("LCS", "key1", "key2", "LEN") == 6
+    assert client.send("LCS", "key1", "key2", "IDX") == [
+        b"matches", [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], b"len", 6]
+    assert client.send("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN") == [
+        b"matches", [[[4, 7], [5, 8], 4]], b"len", 6]
+    assert client.send("LCS", "s", "t", "idx", "minmatchlen", "1", "withmatchlen") == [
+        b"matches", [[[1, 1], [2, 2], 1], [[0, 0], [0, 0], 1]], b"len", 2]
+    assert client.send("LCS", "s", "missing") == b""
+    assert client.send("LCS", "missing", "nope", "IDX") == [b"matches", [], b"len", 0]
+    client.send("HSET", "h", "f", "v")
+    assert err(client.send("LCS", "s", "h")) == "ERR The specified keys must contain string values"
+    assert err(client.send("LCS", "s", "t", "LEN", "IDX")) == (
+        "ERR If you want both the length and indexes, please just use IDX.")
+    assert err(client.send("LCS", "s", "t", "MINMATCHLEN")) == SYNTAX
+    assert err(client.send("LCS", "s", "t", "IDX", "MINMATCHLEN", "x")) == NOT_INT
