@@ -99,3 +99,49 @@ def test_object_help_lists_every_subcommand(client):
         b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", b"ENCODING <key>",
         b"FREQ <key>", b"IDLETIME <key>", b"REFCOUNT <key>", b"HELP"]
     assert isinstance(client.send("OBJECT", "FOO", "k"), ReplyError)
+
+
+def test_sort(client):
+    """SORT / SORT_RO (sort.c): numeric and ALPHA order, LIMIT, BY/GET patterns (hash fields
+    too), BY nosort, STORE; replies as redis-server 7.0.15's."""
+    client.send("RPUSH", "l", "3", "1", "2", "10", "-5", "2.5")
+    assert client.send("SORT", "l") == [b"-5", b"1", b"2", b"2.5", b"3", b"10"]
+    assert client.send("SORT", "l", "DESC", "LIMIT", "1", "2") == [b"3", b"2.5"]
+    assert client.send("SORT", "l", "ALPHA") == [b"-5", b"1", b"10", b"2", b"2.5", b"3"]
+    assert client.send("SORT", "l", "BY", "nosort", "DESC") == [
+        b"2.5", b"-5", b"10", b"2", b"1", b"3"]
+    client.send("MSET", "w_3", "30", "w_1", "10", "w_2", "20")
+    client.send("HSET", "o_1", "f", "b")
+    client.send("HSET", "o_2", "f", "a")
+    assert client.send("SORT", "l", "BY", "w_*", "GET", "#", "GET", "w_*", "LIMIT", "0", "4") == [
+        b"-5", None, b"10", None, b"2.5", None, b"1", b"10"]
+    assert client.send("SORT", "l", "BY", "o_*->f", "ALPHA", "LIMIT", "4", "2") == [b"2", b"1"]
+    assert client.send("SORT", "l", "LIMIT", "0", "3", "GET", "o_*->f", "STORE", "dst") == 3
+    assert client.send("LRANGE", "dst", "0", "-1") == [b"", b"b", b"a"]
+    assert client.send("SORT", "missing", "STORE", "dst") == 0
+    assert client.send("EXISTS", "dst") == 0
+    client.send("SADD", "s", "5", "10", "1")
+    assert client.send("SORT", "s", "BY", "nosort", "STORE", "dst") == 3  # sorted for STORE
+    assert client.send("LRANGE", "dst", "0", "-1") == [b"1", b"10", b"5"]
+    client.send("ZADD", "z", "1", "c", "2", "b", "3", "a")
+    assert client.send("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "1", "1") == [b"b"]
+    assert client.send("SORT_RO", "z", "ALPHA") == [b"a", b"b", b"c"]
+    client.send("RPUSH", "bad", "1", "x")
+    for value in ("x", "1e400", "1e-310", "nan", "1 "):
+        client.send("DEL", "bad")
+        client.send("RPUSH", "bad", "1", value)
+        assert str(client.send("SORT", "bad")) == (
+            "ERR One or more scores can't be converted into double")
+    client.send("DEL", "bad")
+    client.send("RPUSH", "bad", " 2", "", "-inf", "0x10")
+    assert client.send("SORT", "bad") == [b"-inf", b"", b" 2", b"0x10"]
+    client.send("SET", "str", "x")
+    assert str(client.send("SORT", "str")) == (
+        "WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert str(client.send("SORT", "l", "LIMIT", "x", "1")) == (
+        "ERR value is not an integer or out of range")
+    assert str(client.send("SORT", "l", "BY")) == "ERR syntax error"
+    assert str(client.send("SORT_RO", "l", "STORE", "x")) == "ERR syntax error"
+    assert client.send("COMMAND", "GETKEYS", "SORT", "l", "STORE", "a", "LIMIT", "0", "1",
+                       "STORE", "b") == [b"l", b"b"]
+    assert client.send("COMMAND", "GETKEYS", "SORT", "l", "GET", "STORE", "BY", "STORE") == [b"l"]
