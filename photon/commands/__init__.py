@@ -1,5 +1,5 @@
 """Command modules; importing this package fills the command table."""
 from photon.commands import (  # noqa: F401
-    bitmaps, cluster, connection, hashes, keys, lists, pubsub, replication, server, sets,
+    bitmaps, cluster, connection, geo, hashes, keys, lists, pubsub, replication, server, sets,
     sort, strings, transactions, zsets,
 )

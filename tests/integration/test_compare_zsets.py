@@ -342,10 +342,130 @@ ZRANDMEMBER nokey 5 WITHSCORES
 """
 
 
+# Geo (geo.c over sorted sets): the resp-compatibility suite's cases, options and errors.
+GEO = """
+GEOADD Sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+geoadd Sicily 12.758489 38.788135 edge1 17.241510 38.788135 edge2
+geoadd Sicily 13.583333 37.316667 Agrigento
+geodist Sicily Palermo Catania
+geodist Sicily Palermo Catania km
+geodist Sicily Palermo Catania ft
+geodist Sicily Palermo Catania MI
+geodist Sicily Palermo Catania xx
+geodist Sicily Palermo Catania km x
+geodist Sicily Palermo nope
+geodist nokey a b
+geohash Sicily Palermo Catania nope edge1 Agrigento
+geohash nokey a
+geopos Sicily Palermo Catania NonExisting edge2
+geopos nokey a b
+georadius Sicily 15 37 200 m
+georadius Sicily 15 37 200 km
+georadius Sicily 15 37 200 ft
+georadius Sicily 15 37 200 mi
+georadius Sicily 15 37 200 km withcoord
+georadius Sicily 15 37 200 km withdist
+georadius Sicily 15 37 200 km withhash
+georadius Sicily 15 37 200 km withhash withcoord withdist asc
+georadius Sicily 15 37 200 km count 1
+georadius Sicily 15 37 200 km count 1 any
+georadius Sicily 15 37 200 km count 2 desc
+georadius Sicily 15 37 200 km asc
+georadius Sicily 15 37 200 km desc
+georadius Sicily 15 37 200 KM count 1
+georadius Sicily 15 37 200 km store here
+zrange here 0 -1 withscores
+georadius Sicily 15 37 200 km storedist here
+zrange here 0 -1 withscores
+georadius Sicily 15 37 1 m store here
+exists here
+georadius Sicily 15 37 200 km store here withdist
+georadius_ro Sicily 15 37 200 km store here
+georadius Sicily 15 37 200 km any
+georadius Sicily 15 37 200 km count 0
+georadius Sicily 15 37 200 km count x
+georadius Sicily 15 37 -1 km
+georadius Sicily 15 37 x km
+georadius Sicily 15 37 1 parsec
+georadius Sicily 200 37 1 km
+georadius Sicily 15 86 1 km
+georadius Sicily x 37 1 km
+georadius nokey 15 37 200 km
+georadius nokey 15 37 200 km store here
+georadiusbymember Sicily Agrigento 100 m
+georadiusbymember Sicily Agrigento 100 km
+georadiusbymember Sicily Agrigento 100 ft
+georadiusbymember Sicily Agrigento 100 mi
+georadiusbymember Sicily Agrigento 100 km withcoord withdist withhash
+georadiusbymember Sicily Agrigento 100 km count 1 any
+georadiusbymember Sicily Agrigento 300 km desc
+georadiusbymember Sicily Agrigento 100 km store here storedist there
+zrange there 0 -1 withscores
+georadiusbymember Sicily nope 100 km
+georadiusbymember nokey nope 100 km
+georadiusbymember nokey nope 100 km store there
+georadiusbymember_ro Sicily Agrigento 100 km withdist
+geosearch Sicily fromlonlat 15 37 byradius 200 m
+geosearch Sicily fromlonlat 15 37 byradius 200 km
+geosearch Sicily fromlonlat 15 37 byradius 200 mi
+geosearch Sicily fromlonlat 15 37 bybox 400 400 m
+geosearch Sicily fromlonlat 15 37 bybox 400 400 km
+geosearch Sicily fromlonlat 15 37 bybox 400 400 ft
+geosearch Sicily fromlonlat 15 37 bybox 400 400 mi
+geosearch Sicily frommember Palermo byradius 200 km
+geosearch Sicily frommember Palermo bybox 400 400 km
+geosearch Sicily frommember Palermo bybox 400 400 mi withdist withcoord
+geosearch Sicily fromlonlat 15 37 byradius 200 km count 1
+geosearch Sicily fromlonlat 15 37 byradius 200 km count 1 any
+geosearch Sicily fromlonlat 15 37 byradius 200 km withcoord withdist withhash
+geosearch Sicily fromlonlat 15 37 byradius 200 km desc
+geosearch Sicily byradius 200 km
+geosearch Sicily fromlonlat 15 37
+geosearch Sicily fromlonlat 15 37 frommember Palermo byradius 1 km
+geosearch Sicily fromlonlat 15 37 byradius 1 km bybox 1 1 km
+geosearch Sicily fromlonlat 15 37 bybox -1 1 km
+geosearch Sicily fromlonlat 15 37 bybox x 1 km
+geosearch Sicily fromlonlat 15 37 bybox 1 x km
+geosearch Sicily frommember nope bybox 1 1 km
+geosearch Sicily fromlonlat 15 37 byradius 200 km store x
+geosearch nokey frommember nope bybox 1 1 km
+GEOSEARCH Sicily frommember Palermo
+geosearchstore here Sicily fromlonlat 15 37 byradius 200 km
+geosearchstore here Sicily fromlonlat 15 37 bybox 400 400 km storedist
+zrange here 0 -1 withscores
+geosearchstore here Sicily fromlonlat 15 37 byradius 200 km withdist
+geosearchstore here Sicily fromlonlat 15 37 byradius 200 km count 1 any
+geosearchstore here icily frommember Palermo byradius 200 mi
+exists here
+geoadd Sicily nx ch 13.361389 38.115556 Palermo 15 37 New
+geoadd Sicily xx ch 13.361389 38.2 Palermo 15 37 New2
+geoadd Sicily xx nx 13 38 Palermo
+geoadd Sicily 13 38
+geoadd Sicily ch ch ch
+geoadd Sicily gt 13 38 x
+geoadd Sicily 200 38 x
+geoadd Sicily 13 x x
+geoadd Sicily -180 -85.05112878 sw 180 85.05112878 ne 0 0 zero
+geopos Sicily sw ne zero
+geohash Sicily sw ne zero
+set str x
+geoadd str 1 1 a
+geopos str a
+georadius str 1 1 1 km
+geoadd geokey 0 0 value
+zadd plain 1.5 a -3 b
+geopos plain a b
+geohash plain a
+command getkeys georadius k 1 2 3 km store a storedist b store c
+command getkeys georadiusbymember k m 3 km storedist b
+command getkeys georadius k 1 2 3 km store
+command info georadius geosearchstore geoadd georadius_ro
+"""
+
 @pytest.mark.parametrize("script", [LEADERBOARD, SCORES, ERRORS, LEX, SETOPS, POPS,
-                                    RANDOM_DETERMINISTIC],
+                                    RANDOM_DETERMINISTIC, GEO],
                          ids=["leaderboard", "scores", "errors", "lex", "setops", "pops",
-                              "randmember"])
+                              "randmember", "geo"])
 def test_script(pair, script):
     pair.run(script)
 
@@ -523,3 +643,35 @@ def test_random_sequences_big(pair, seed):
             argv += sum([[str(rnd.randint(0, 9)), rnd.choice(BIG_MEMBERS)] for _ in range(40)],
                         [])
         pair.check(*argv)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_geo_random_searches(pair, seed):
+    """Random places around a random centre at several spreads, searched by radius and box
+    with random options: unsorted replies must list places in Redis's box-scan order."""
+    rnd = random.Random(500 + seed)
+    for trial in range(8):
+        key = f"g{trial}"
+        clat, clon = rnd.uniform(-85, 85), rnd.uniform(-180, 180)
+        spread = rnd.choice([0.01, 0.5, 5, 40, 180])
+        args = []
+        for i in range(rnd.randint(1, 40)):
+            lon = max(-180, min(180, clon + rnd.uniform(-spread, spread)))
+            lat = max(-85.05, min(85.05, clat + rnd.uniform(-spread, spread)))
+            args += [f"{lon:.6f}", f"{lat:.6f}", f"m{i}"]
+        pair.check("GEOADD", key, *args)
+        for _ in range(8):
+            unit = rnd.choice(["m", "km", "mi", "ft"])
+            rad = f"{rnd.uniform(0, 3000) * (1000 if unit == 'm' else 1):.3f}"
+            opts = rnd.choice([[], ["WITHDIST"], ["WITHCOORD", "WITHHASH"], ["ASC"], ["DESC"],
+                               ["COUNT", "3"], ["COUNT", "2", "ANY"], ["WITHDIST", "DESC"]])
+            member = f"m{rnd.randint(0, 3)}"
+            qlon = f"{max(-180, min(180, clon + rnd.uniform(-spread, spread))):.5f}"
+            qlat = f"{max(-85, min(85, clat + rnd.uniform(-spread, spread))):.5f}"
+            w, h = f"{rnd.uniform(0, 3000):.2f}", f"{rnd.uniform(0, 3000):.2f}"
+            pair.check("GEORADIUS", key, qlon, qlat, rad, unit, *opts)
+            pair.check("GEORADIUSBYMEMBER", key, member, rad, unit, *opts)
+            pair.check("GEOSEARCH", key, "FROMLONLAT", qlon, qlat, "BYBOX", w, h, "km", *opts)
+            pair.check("GEODIST", key, member, f"m{rnd.randint(0, 5)}", unit)
+            pair.check("GEOPOS", key, member)
+            pair.check("GEOHASH", key, member)

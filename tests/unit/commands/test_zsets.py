@@ -867,3 +867,43 @@ def test_collection_layout(client):
     client.send("ZREM", "z", "a")
     assert list(coll.items()) == [] and list(coll.zitems()) == []
     assert ks.lookup(0, b"z") is None
+
+
+def test_geo(client):
+    """GEOADD..GEOSEARCHSTORE over a sorted set: scores, distances, coordinates and the search
+    order of redis-server 7.0.15 (the resp-compatibility suite's Sicily cases)."""
+    assert client.send("GEOADD", "Sicily", "13.361389", "38.115556", "Palermo",
+                       "15.087269", "37.502669", "Catania") == 2
+    assert client.send("ZSCORE", "Sicily", "Palermo") == b"3479099956230698"
+    assert client.send("GEODIST", "Sicily", "Palermo", "Catania") == b"166274.1516"
+    assert client.send("GEODIST", "Sicily", "Palermo", "Catania", "mi") == b"103.3182"
+    assert client.send("GEOHASH", "Sicily", "Palermo", "Catania", "x") == [
+        b"sqc8b49rny0", b"sqdtr74hyu0", None]
+    assert client.send("GEOPOS", "Sicily", "Palermo", "NonExisting") == [
+        [b"13.36138933897018433", b"38.11555639549629859"], None]
+    assert client.send("GEORADIUS", "Sicily", "15", "37", "200", "km") == [b"Palermo", b"Catania"]
+    assert client.send("GEORADIUS", "Sicily", "15", "37", "200", "KM", "COUNT", "1") == [
+        b"Catania"]
+    assert client.send("GEORADIUS", "Sicily", "15", "37", "200", "km", "COUNT", "1",
+                       "ANY") == [b"Palermo"]
+    assert client.send("GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHDIST",
+                       "WITHHASH") == [[b"Palermo", b"190.4424", 3479099956230698],
+                                       [b"Catania", b"56.4413", 3479447370796909]]
+    assert client.send("GEOADD", "Sicily", "12.758489", "38.788135", "edge1",
+                       "17.241510", "38.788135", "edge2") == 2
+    assert client.send("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400",
+                       "km") == [b"Palermo", b"edge1", b"Catania", b"edge2"]
+    assert client.send("GEOSEARCHSTORE", "here", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS",
+                       "200", "km", "STOREDIST") == 3
+    assert client.send("ZRANGE", "here", "0", "0", "WITHSCORES") == [b"Palermo", b"0"]
+    assert err(client.send("GEOADD", "Sicily", "200", "38", "x")) == (
+        "ERR invalid longitude,latitude pair 200.000000,38.000000")
+    assert err(client.send("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "ASC", "ANY")) == (
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH")
+    assert err(client.send("GEORADIUS", "Sicily", "15", "37", "1", "km", "STORE", "x",
+                           "WITHDIST")) == ("ERR STORE option in GEORADIUS is not compatible "
+                                            "with WITHDIST, WITHHASH and WITHCOORD options")
+    assert err(client.send("GEORADIUS", "Sicily", "15", "37", "1", "parsec")) == (
+        "ERR unsupported unit provided. please use M, KM, FT, MI")
+    assert client.send("GEORADIUSBYMEMBER", "nokey", "x", "1", "km", "STORE", "here") == 0
+    assert client.send("EXISTS", "here") == 0
