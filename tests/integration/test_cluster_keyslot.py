@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tests.support import RedisProcess
+from tests.support import RedisProcess, free_port
 
 KEYS = [b"foo", b"{user1000}.following", b"{user1000}.followers", b"foo{}{bar}",
         b"foo{{bar}}zap", b"foo{bar}{zap}", b"", b"\xff\x00{x}", b"user:12345", b"123456789"]
@@ -13,8 +13,9 @@ KEYS = [b"foo", b"{user1000}.following", b"{user1000}.followers", b"foo{}{bar}",
 def test_keyslot_equals_cluster_redis(photon, tmp_path):
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
+    # The cluster bus needs its own port (by default port + 10000, which may not exist).
     ref = RedisProcess(tmp_path / "redis", "--cluster-enabled", "yes", "--cluster-config-file",
-                       str(tmp_path / "nodes.conf")).start()
+                       str(tmp_path / "nodes.conf"), "--cluster-port", str(free_port())).start()
     try:
         ours, theirs = photon.client(), ref.client()
         for key in KEYS:
