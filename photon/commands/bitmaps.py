@@ -179,3 +179,151 @@ def bitop(c, argv):
                 result ^= x
     ks.set_string(c.db, argv[2], result.to_bytes(size, "big"), flags=FLAG_RAW)
     return size
+
+
+# --- BITFIELD / BITFIELD_RO (bitfieldGeneric) ----------------------------------------------
+
+_BITFIELD_TYPE_ERR = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is "
+                      "not supported but i64 is.")
+
+
+def _bitfield_type(arg: bytes) -> tuple[bool, int]:
+    """getBitfieldTypeFromArgument: (signed, bits) from i1..i64 or u1..u63."""
+    sign = arg[:1]
+    bits = string2ll(arg[1:].split(b"\0", 1)[0]) if sign in (b"i", b"u") else None
+    if bits is None or bits < 1 or (sign == b"i" and bits > 64) or (sign == b"u" and bits > 63):
+        raise RedisError(_BITFIELD_TYPE_ERR)
+    return sign == b"i", bits
+
+
+def _bitfield_offset(c, arg: bytes, bits: int) -> int:
+    """getBitOffsetFromArgument with the '#N' form (N times the field width)."""
+    usehash = len(arg) > 1 and arg[:1] == b"#"
+    v = string2ll(arg[1:] if usehash else arg)
+    if v is None:
+        raise RedisError(_OFFSET_ERR)
+    if usehash:
+        v *= bits
+    if v < 0 or (v >> 3) >= c.server.config.proto_max_bulk_len:
+        raise RedisError(_OFFSET_ERR)
+    return v
+
+
+def _get_field(data, offset: int, bits: int, signed: bool) -> int:
+    first = offset >> 3
+    last = (offset + bits - 1) >> 3
+    chunk = bytes(data[first:last + 1])
+    chunk += b"\0" * (last + 1 - first - len(chunk))
+    v = int.from_bytes(chunk, "big") >> ((last + 1) * 8 - offset - bits)
+    v &= (1 << bits) - 1
+    if signed and v >> (bits - 1):
+        v -= 1 << bits
+    return v
+
+
+def _set_field(data: bytearray, offset: int, bits: int, value: int) -> None:
+    first = offset >> 3
+    last = (offset + bits - 1) >> 3
+    shift = (last + 1) * 8 - offset - bits
+    mask = ((1 << bits) - 1) << shift
+    cur = int.from_bytes(data[first:last + 1], "big")
+    cur = (cur & ~mask) | ((value & ((1 << bits) - 1)) << shift)
+    data[first:last + 1] = cur.to_bytes(last + 1 - first, "big")
+
+
+def _overflow(value: int, incr: int, bits: int, signed: bool, owtype: bytes):
+    """check(Un)signedBitfieldOverflow: (overflowed, value to store)."""
+    if signed:
+        top = (1 << 63) - 1 if bits == 64 else (1 << (bits - 1)) - 1
+        low = -top - 1
+    else:
+        top, low = (1 << bits) - 1, 0
+        value &= (1 << 64) - 1  # SET of a negative number: a huge unsigned value
+    total = value + incr
+    if low <= total <= top:
+        return False, total
+    if owtype == b"sat":
+        return True, top if total > top else low
+    wrapped = total & ((1 << bits) - 1)
+    if signed and wrapped >> (bits - 1):
+        wrapped -= 1 << bits
+    return True, wrapped
+
+
+def _bitfield(c, argv, readonly_cmd: bool):
+    ops = []
+    owtype = b"wrap"
+    readonly = True
+    highest = 0
+    j = 2
+    n = len(argv)
+    while j < n:
+        remargs = n - j - 1
+        sub = argv[j].lower()
+        if sub == b"get" and remargs >= 2:
+            pass
+        elif sub in (b"set", b"incrby") and remargs >= 3:
+            pass
+        elif sub == b"overflow" and remargs >= 1:
+            owtype = argv[j + 1].lower()
+            if owtype not in (b"wrap", b"sat", b"fail"):
+                raise RedisError("ERR Invalid OVERFLOW type specified")
+            j += 2
+            continue
+        else:
+            raise syntax()
+        signed, bits = _bitfield_type(argv[j + 1])
+        offset = _bitfield_offset(c, argv[j + 2], bits)
+        value = 0
+        if sub != b"get":
+            readonly = False
+            highest = max(highest, offset + bits - 1)
+            value = parse_int(argv[j + 3])
+        ops.append((sub, signed, bits, offset, value, owtype))
+        j += 3 if sub == b"get" else 4
+
+    ks = c.server.keyspace
+    meta = ks.lookup_typed(c.db, argv[1], STRING)
+    if readonly:
+        data = meta.value if meta is not None else b""
+    else:
+        if readonly_cmd:
+            raise RedisError("ERR BITFIELD_RO only supports the GET subcommand")
+        data = bytearray(meta.value if meta is not None else b"")
+        need = (highest >> 3) + 1
+        if len(data) < need:
+            check_size(c, need)
+            data.extend(b"\0" * (need - len(data)))
+    out: list = []
+    for sub, signed, bits, offset, value, ow in ops:
+        old = _get_field(data, offset, bits, signed)
+        if sub == b"get":
+            out.append(old)
+            continue
+        if sub == b"incrby":
+            overflowed, new = _overflow(old, value, bits, signed, ow)
+            result = new
+        else:
+            overflowed, new = _overflow(value, 0, bits, signed, ow)
+            result = old
+        if overflowed and ow == b"fail":
+            out.append(None)
+        else:
+            out.append(result)
+            _set_field(data, offset, bits, new)
+    if not readonly:
+        if meta is None:
+            ks.set_string(c.db, argv[1], bytes(data), flags=FLAG_RAW)
+        else:
+            _rewrite(ks, c.db, argv[1], meta, bytes(data), flags=meta.flags | FLAG_RAW)
+    return out
+
+
+@command("bitfield", -2, "write denyoom", 1, 1, 1)
+def bitfield(c, argv):
+    return _bitfield(c, argv, False)
+
+
+@command("bitfield_ro", -2, "readonly fast", 1, 1, 1)
+def bitfield_ro(c, argv):
+    return _bitfield(c, argv, True)

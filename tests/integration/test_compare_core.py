@@ -387,7 +387,59 @@ BITOPS = [
 ]
 
 
-@pytest.mark.parametrize("name,commands", [("bits", BITS), ("bitop", BITOPS)],
+# BITFIELD / BITFIELD_RO: the resp-compatibility suite's cases, every overflow mode, widths up
+# to i64/u63, #N offsets and the errors.
+BITFIELDS = [
+    ("bitfield", "mykey", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102", "1"),
+    ("bitfield", "mykey", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102", "1"),
+    ("bitfield", "mykey", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102", "1"),
+    ("bitfield", "mykey", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102", "1"),
+    ("get", "mykey"),
+    ("bitfield_ro", "hello", "GET", "i8", "16"),
+    ("bitfield", "k", "set", "i8", "0", "-100", "get", "u8", "0", "get", "i4", "0", "get", "u4", "4", "incrby", "i8", "0", "-100"),
+    ("bitfield", "k", "overflow", "fail", "incrby", "i8", "0", "-100", "get", "i8", "0", "overflow", "sat", "incrby", "i8", "0", "-100"),
+    ("bitfield", "k", "set", "u8", "0", "-1", "set", "u8", "#1", "256", "overflow", "sat", "set", "u8", "#2", "-1", "set", "u8", "#3", "300", "overflow", "fail", "set", "u8", "#4", "300", "set", "i8", "#5", "-129"),
+    ("get", "k"),
+    ("bitfield", "k", "set", "i64", "0", "-9223372036854775808", "incrby", "i64", "0", "-1", "overflow", "sat", "incrby", "i64", "0", "-1", "incrby", "i64", "0", "9223372036854775807", "incrby", "i64", "0", "5"),
+    ("bitfield", "k", "set", "u63", "1", "9223372036854775807", "incrby", "u63", "1", "1", "get", "u63", "1", "overflow", "sat", "incrby", "u63", "1", "-5", "get", "i64", "0"),
+    ("bitfield", "k", "set", "i5", "13", "-3", "get", "i5", "13", "get", "u5", "13", "get", "u3", "17", "get", "i1", "0", "get", "u1", "7"),
+    ("bitfield", "k", "get", "u8", "1000", "get", "i16", "#600"),
+    ("bitfield", "fresh", "overflow", "fail", "incrby", "u2", "100", "4"),
+    ("strlen", "fresh"),
+    ("bitfield", "k"),
+    ("bitfield", "k", "get", "I8", "0"),
+    ("bitfield", "k", "get", "u64", "0"),
+    ("bitfield", "k", "get", "i65", "0"),
+    ("bitfield", "k", "get", "u8", "#2"),
+    ("bitfield", "k", "get", "u8", "-1"),
+    ("bitfield", "k", "get", "u8", "4294967296"),
+    ("bitfield", "k", "overflow", "foo", "get", "u8", "0"),
+    ("bitfield", "k", "get", "u8"),
+    ("bitfield", "k", "set", "u8", "0"),
+    ("bitfield_ro", "k", "set", "u8", "0", "1"),
+    ("bitfield_ro", "k", "foo"),
+    ("bitfield", "k", "set", "u8", "0", "x"),
+    ("bitfield", "k", "get", "u8", "0", "overflow"),
+    ("hset", "h", "f", "v"),
+    ("bitfield", "h", "get", "u8", "0"),
+    ("bitfield_ro", "h", "get", "u8", "0"),
+    ("bitfield", "h", "set", "u8", "0", "1"),
+    ("bitfield_ro", "nokey", "get", "u8", "0", "get", "i64", "3"),
+    ("set", "t", "x", "ex", "100"),
+    ("bitfield", "t", "set", "u8", "800", "1"),
+    ("ttl", "t"),
+    ("object", "encoding", "t"),
+    ("set", "num", "123"),
+    ("bitfield", "num", "get", "u8", "0", "get", "i16", "4"),
+    ("object", "encoding", "num"),
+    ("bitfield", "num", "incrby", "u8", "0", "1"),
+    ("get", "num"),
+    ("object", "encoding", "num"),
+    ("command", "info", "bitfield", "bitfield_ro"),
+]
+
+@pytest.mark.parametrize("name,commands", [("bits", BITS), ("bitop", BITOPS),
+                                            ("bitfield", BITFIELDS)],
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_bitmaps(pair, name, commands):
     pair.run(commands)

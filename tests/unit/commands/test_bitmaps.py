@@ -49,3 +49,33 @@ def test_bitop(client):
     assert client.send("EXISTS", "d") == 0
     assert str(client.send("BITOP", "NOT", "d", "a", "b")) == (
         "ERR BITOP NOT must be called with a single source key.")
+
+
+def test_bitfield(client):
+    """BITFIELD / BITFIELD_RO (bitops.c): signed and unsigned fields at bit offsets and #N,
+    WRAP/SAT/FAIL overflow, the key grown to the highest written bit; as redis-server 7.0.15."""
+    cmd = ("BITFIELD", "mykey", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2",
+           "102", "1")
+    assert client.send(*cmd) == [1, 1]
+    assert client.send(*cmd) == [2, 2]
+    assert client.send(*cmd) == [3, 3]
+    assert client.send(*cmd) == [0, 3]
+    assert client.send("STRLEN", "mykey") == 13
+    assert client.send("BITFIELD_RO", "hello", "GET", "i8", "16") == [0]
+    assert client.send("BITFIELD", "k", "SET", "i8", "0", "-100", "GET", "u8", "0", "GET", "i4",
+                       "0", "INCRBY", "i8", "0", "-100") == [0, 156, -7, 56]
+    assert client.send("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-100",
+                       "OVERFLOW", "SAT", "INCRBY", "i8", "0", "-100", "SET", "u8", "#1",
+                       "-1") == [-44, -128, 0]
+    assert client.send("BITFIELD", "k", "GET", "u8", "#1", "INCRBY", "i64", "0",
+                       "9223372036854775807") == [255, 71776119061217279]
+    assert str(client.send("BITFIELD", "k", "GET", "u64", "0")) == (
+        "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+        "but i64 is.")
+    assert str(client.send("BITFIELD", "k", "OVERFLOW", "foo", "GET", "u8", "0")) == (
+        "ERR Invalid OVERFLOW type specified")
+    assert str(client.send("BITFIELD", "k", "GET", "u8", "-1")) == (
+        "ERR bit offset is not an integer or out of range")
+    assert str(client.send("BITFIELD_RO", "k", "SET", "u8", "0", "1")) == (
+        "ERR BITFIELD_RO only supports the GET subcommand")
+    assert str(client.send("BITFIELD", "k", "GET", "u8")) == "ERR syntax error"
