@@ -322,15 +322,77 @@ LCS = [
     ("LCS", "big", "big", "LEN"),
 ]
 
+# HyperLogLog: the resp-compatibility suite's cases; values compared byte for byte with GET.
+HLL = [
+    ("pfadd", "hll", "a", "b", "c", "d", "e"),
+    ("pfcount", "hll"),
+    ("get", "hll"),
+    ("pfadd", "hll1", "0", "1"),
+    ("pfadd", "hll2", "2", "3"),
+    ("pfmerge", "hll0", "hll1", "hll2"),
+    ("pfcount", "hll0"),
+    ("get", "hll0"),
+    ("pfadd", "empty"),
+    ("get", "empty"),
+    ("pfcount", "empty"),
+    ("get", "empty"),
+    ("pfadd", "empty"),
+    ("pfadd", "hll", "a"),
+    ("pfcount", "hll", "hll1", "nokey"),
+    ("pfcount", "nokey"),
+    ("set", "str", "hello"),
+    ("pfadd", "str", "x"),
+    ("pfcount", "str"),
+    ("pfmerge", "str", "hll"),
+    ("pfmerge", "d", "str"),
+    ("hset", "h", "f", "v"),
+    ("pfadd", "h", "x"),
+    ("pfcount", "h", "hll"),
+    ("pfmerge", "d", "h"),
+    ("object", "encoding", "hll"),
+    ("set", "t", "x", "ex", "100"),
+    ("del", "t"),
+    ("pfadd", "t", "x"),
+    ("expire", "t", "100"),
+    ("pfadd", "t", "y", "z"),
+    ("ttl", "t"),
+    ("pfcount", "t"),
+    ("ttl", "t"),
+    ("strlen", "t"),
+]
+
 @pytest.mark.parametrize("name,commands", [
     ("set_basic", SET_BASIC), ("set_expiry", SET_EXPIRY), ("set_errors", SET_ERRORS),
     ("set_family", SET_FAMILY), ("getex", GETEX), ("counters", COUNTERS), ("floats", FLOATS),
-    ("ranges", RANGES), ("encodings", ENCODINGS), ("lcs", LCS),
+    ("ranges", RANGES), ("encodings", ENCODINGS), ("lcs", LCS), ("hll", HLL),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_strings(pair, name, commands):
     pair.run(commands)
     pair.assert_same()
 
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_hyperloglog_random(pair2, seed):
+    """Random PFADD batches (sparse runs, promotion to dense), PFCOUNT over several keys and
+    PFMERGE: equal replies and, through GET, byte-identical HLL strings."""
+    import random
+
+    rnd = random.Random(seed)
+    for step in range(150):
+        key = f"h{rnd.randint(0, 4)}"
+        roll = rnd.random()
+        if roll < 0.6:
+            n = rnd.choice([1, 3, 10, 50, 300])
+            pair2.check("PFADD", key, *[f"e{rnd.randint(0, 100000)}" for _ in range(n)])
+        elif roll < 0.8:
+            pair2.check("PFCOUNT", *[f"h{rnd.randint(0, 4)}" for _ in range(rnd.randint(1, 3))])
+        else:
+            pair2.check("PFMERGE", key, *[f"h{rnd.randint(0, 4)}" for _ in range(rnd.randint(0, 3))])
+        if step % 25 == 0:
+            for k in range(5):
+                pair2.check("GET", f"h{k}")
+    pair2.assert_same()
 
 # --- bitmaps --------------------------------------------------------------------------
 

@@ -136,3 +136,30 @@ def test_lcs(client):
         "ERR If you want both the length and indexes, please just use IDX.")
     assert err(client.send("LCS", "s", "t", "MINMATCHLEN")) == SYNTAX
     assert err(client.send("LCS", "s", "t", "IDX", "MINMATCHLEN", "x")) == NOT_INT
+
+
+def test_hyperloglog(client):
+    """PFADD / PFCOUNT / PFMERGE (hyperloglog.c): Redis's exact string layout (sparse, then
+    dense past 3000 bytes), cached cardinality, counts; checked against redis-server 7.0.15."""
+    assert client.send("PFADD", "hll", "a", "b", "c", "d", "e") == 1
+    assert client.send("PFCOUNT", "hll") == 5
+    assert client.send("GET", "hll") == (
+        b"HYLL\x01\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00"
+        b"\\{\x80Dv\x80P\xb1\x84I\x8c\x80Bm\x80BZ")
+    assert client.send("PFADD", "hll", "a") == 0
+    assert client.send("PFADD", "hll1", "0", "1") == 1
+    assert client.send("PFADD", "hll2", "2", "3") == 1
+    assert client.send("PFMERGE", "hll0", "hll1", "hll2") == b"OK"
+    assert client.send("PFCOUNT", "hll0") == 4
+    assert client.send("PFCOUNT", "hll", "hll0", "missing") == 9
+    assert client.send("PFADD", "empty") == 1
+    assert client.send("GET", "empty") == b"HYLL\x01" + bytes(10) + b"\x80\x7f\xff"
+    assert client.send("PFADD", "big", *[f"x{i}" for i in range(5000)]) == 1
+    assert client.send("STRLEN", "big") == 12304  # dense
+    assert client.send("PFCOUNT", "big") == 4970
+    client.send("SET", "str", "hello")
+    assert str(client.send("PFADD", "str", "x")) == (
+        "WRONGTYPE Key is not a valid HyperLogLog string value.")
+    client.send("HSET", "h", "f", "v")
+    assert str(client.send("PFCOUNT", "h")) == (
+        "WRONGTYPE Operation against a key holding the wrong kind of value")
