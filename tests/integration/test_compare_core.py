@@ -388,7 +388,8 @@ def test_hyperloglog_random(pair2, seed):
         elif roll < 0.8:
             pair2.check("PFCOUNT", *[f"h{rnd.randint(0, 4)}" for _ in range(rnd.randint(1, 3))])
         else:
-            pair2.check("PFMERGE", key, *[f"h{rnd.randint(0, 4)}" for _ in range(rnd.randint(0, 3))])
+            sources = [f"h{rnd.randint(0, 4)}" for _ in range(rnd.randint(0, 3))]
+            pair2.check("PFMERGE", key, *sources)
         if step % 25 == 0:
             for k in range(5):
                 pair2.check("GET", f"h{k}")
