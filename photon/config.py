@@ -43,7 +43,7 @@ def _memory(lo: int = 0) -> Parser:
     def parse(text: str) -> int:
         v = parse_memory(text)
         if v < lo:
-            raise ValueError(f"'{text}' is too small")
+            raise ValueError(f"{v} is out of range ({lo} to None)")
         return v
     return parse
 
