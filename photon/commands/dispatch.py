@@ -169,7 +169,9 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         server.slowlog.add(c, argv, elapsed * 1e6)
     if ks.marks and not c.in_exec:
         marks, ks.marks = ks.marks, {}
-        reply = server.after_write(c, reply, marks, cmd.write or cmd.name == "exec")
+        # Anything but a read (writes, EXEC, scripts) waits for its writes' quorum; a read
+        # that deleted an expired key on the way does not.
+        reply = server.after_write(c, reply, marks, not cmd.readonly)
     if ks.touched:
         server.keys_touched()
     if server.monitors and not cmd.hidden_from_monitor:
