@@ -144,6 +144,7 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     c.last_cmd = cmd
     if ks.marks and not c.in_exec:
         ks.marks = {}  # offsets of background writes (expiry, a blocked client served)
+    ks.reading = cmd.readonly
     start = perf_counter()
     try:
         reply = cmd.handler(c, argv)  # type: ignore[misc]
@@ -162,6 +163,7 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         reply = RedisError(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
         server.stats.error(reply.message)
     elapsed = perf_counter() - start
+    ks.reading = False
     cmd.calls += 1
     cmd.seconds += elapsed
     server.stats.commands += 1

@@ -61,8 +61,9 @@ class Keyspace:
         self._version = 0
         self.clock_ms = int(time.time() * 1000)
         self.expired = 0
-        self.hits = 0
+        self.hits = 0  # INFO keyspace_hits/misses: key lookups of read commands, as Redis
         self.misses = 0
+        self.reading = False  # set by the gate while a read-only command runs
 
     # --- time and versions -------------------------------------------------------------
 
@@ -144,11 +145,17 @@ class Keyspace:
         mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
+            if self.reading:
+                self.misses += 1
             return None
         meta = Meta.decode(raw)
         if meta.expire and meta.expire <= self.clock_ms:
             self._expire(db, key, shard, mk, meta)
+            if self.reading:
+                self.misses += 1
             return None
+        if self.reading:
+            self.hits += 1
         return meta
 
     def lookup_typed(self, db: int, key: bytes, type_: int) -> Meta | None:
@@ -231,13 +238,23 @@ class Keyspace:
         mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
+            if self.reading:
+                self.misses += 1
             return None
         if raw[0] != STRING:
             if not self._expired_raw(db, key, shard, mk, raw):
+                if self.reading:
+                    self.hits += 1
                 raise RedisError(WRONGTYPE)
+            if self.reading:
+                self.misses += 1
             return None
         if raw[2:10] != b"\0\0\0\0\0\0\0\0" and self._expired_raw(db, key, shard, mk, raw):
+            if self.reading:
+                self.misses += 1
             return None
+        if self.reading:
+            self.hits += 1
         return raw[HEAD_SIZE:]
 
     def _expired_raw(self, db: int, key: bytes, shard: int, mk: bytes, raw: bytes) -> bool:

@@ -145,3 +145,29 @@ def test_sort(client):
     assert client.send("COMMAND", "GETKEYS", "SORT", "l", "STORE", "a", "LIMIT", "0", "1",
                        "STORE", "b") == [b"l", b"b"]
     assert client.send("COMMAND", "GETKEYS", "SORT", "l", "GET", "STORE", "BY", "STORE") == [b"l"]
+
+
+def test_keyspace_hits_and_misses_count_read_lookups(client):
+    """INFO keyspace_hits/misses count key lookups of read commands, as Redis's
+    lookupKeyRead: a found key (even of another type) is a hit, a missing or expired one a
+    miss; writes do not count."""
+    def stats():
+        info = client.send("INFO", "stats").decode()
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        return int(fields["keyspace_hits"]), int(fields["keyspace_misses"])
+
+    client.send("SET", "s", "v")
+    client.send("LPUSH", "l", "a")
+    client.send("SET", "gone", "v", "PX", "1")
+    before = stats()
+    client.send("GET", "s")
+    client.send("GET", "nokey")
+    client.send("GET", "l")  # WRONGTYPE: the key was found
+    client.send("LLEN", "l")
+    client.send("EXISTS", "s", "nokey")
+    import time
+    time.sleep(0.01)
+    client.send("GET", "gone")
+    client.send("SET", "s", "w")  # a write: not counted
+    hits, misses = stats()
+    assert (hits - before[0], misses - before[1]) == (4, 3)
