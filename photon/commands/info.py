@@ -228,7 +228,9 @@ def _keyspace(s: "Server") -> list[tuple[str, Any]]:
     for db in range(ks.databases):
         n = ks.count_keys(db)
         if n:
-            out.append((f"db{db}", f"keys={n},expires={ks.count_expires(db)},avg_ttl=0"))
+            expires = ks.count_expires(db)
+            avg = ks.avg_ttl(db) if expires else 0
+            out.append((f"db{db}", f"keys={n},expires={expires},avg_ttl={avg}"))
     return out
 
 

@@ -7,6 +7,7 @@ never leaves half a command, and reads inside the command see its own writes.
 from __future__ import annotations
 
 import heapq
+import random
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -296,6 +297,30 @@ class Keyspace:
 
     def count_expires(self, db: int) -> int:
         return sum(s.expires[db] for s in self.shards)
+
+    def avg_ttl(self, db: int, per_shard: int = 16) -> int:
+        """INFO's avg_ttl, an estimate as Redis's is: the mean remaining TTL (ms) of keys
+        sampled from each shard's expiry index at a random point."""
+        now = int(time.time() * 1000)
+        start = bytes((db, enc.EXPIRY))
+        stop = enc.prefix_end(start)
+        total = count = 0
+        for shard in self.shards:
+            if not shard.expires[db]:
+                continue
+            probe = enc.expiry_key(db, random.randrange(now, now + 86_400_000), b"")
+            for k in shard.engine.keys(probe, stop):
+                total += max(0, enc.unpack_u64(k, 2)[0] - now)
+                count += 1
+                if count % per_shard == 0:
+                    break
+            else:
+                for k in shard.engine.keys(start, probe):
+                    total += max(0, enc.unpack_u64(k, 2)[0] - now)
+                    count += 1
+                    if count % per_shard == 0:
+                        break
+        return total // count if count else 0
 
     def iter_keys(self, db: int, shard: int, after: bytes | None = None,
                   ) -> Iterator[tuple[bytes, bytes]]:

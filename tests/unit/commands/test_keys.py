@@ -171,3 +171,13 @@ def test_keyspace_hits_and_misses_count_read_lookups(client):
     client.send("SET", "s", "w")  # a write: not counted
     hits, misses = stats()
     assert (hits - before[0], misses - before[1]) == (4, 3)
+
+
+def test_info_keyspace_avg_ttl_estimates_remaining_ttls(client):
+    for i in range(40):
+        client.send("SET", f"k{i}", "v", "EX", str(100 + i))
+    client.send("SET", "persistent", "v")
+    line = client.send("INFO", "keyspace").decode().splitlines()[1]
+    fields = dict(kv.split("=") for kv in line.split(":", 1)[1].split(","))
+    assert (fields["keys"], fields["expires"]) == ("41", "40")
+    assert 99_000 <= int(fields["avg_ttl"]) <= 140_000
