@@ -73,9 +73,11 @@ _SIZE_ESTIMATE_OVERHEAD = 8
 PACKED_THRESHOLD = 1 << 30
 
 # rdbSaveRawString compresses values above 20 bytes. Compressing is a Python loop over every
-# byte: values above this size are stored verbatim (Redis reads both forms alike), so DUMP of a
-# huge string stays fast; below it the bytes equal Redis's own.
+# byte (about 1 MB/s on incompressible data), so a value above LZF_MAX_INPUT, and every value
+# once one payload has compressed LZF_BUDGET bytes, is stored verbatim: Redis reads both forms
+# alike, DUMP of huge values stays fast, and small values keep the bytes Redis writes.
 LZF_MAX_INPUT = 1 << 20
+LZF_BUDGET = 4 << 20
 
 _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
@@ -308,7 +310,16 @@ def encode_integer(v: int) -> bytes | None:
     return None
 
 
-def encode_string(s: bytes, compress: bool = True) -> bytes:
+class Budget:
+    """How many more bytes one payload may put through LZF."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int = LZF_BUDGET) -> None:
+        self.left = left
+
+
+def encode_string(s: bytes, budget: Budget | None = None) -> bytes:
     """rdbSaveRawString: an integer encoding for short canonical integers, LZF for values
     above 20 bytes that shrink by at least 4, else the length and the bytes."""
     n = len(s)
@@ -318,7 +329,9 @@ def encode_string(s: bytes, compress: bool = True) -> bytes:
             e = encode_integer(v)
             if e is not None:
                 return e
-    if compress and 20 < n <= LZF_MAX_INPUT:
+    if 20 < n <= LZF_MAX_INPUT and (budget is None or budget.left >= n):
+        if budget is not None:
+            budget.left -= n
         c = lzf_compress(s, n - 4)
         if c is not None:
             return b"\xc3" + encode_len(len(c)) + encode_len(n) + c
@@ -497,9 +510,10 @@ def dump_list(elements: Iterable[bytes]) -> bytes:
     """RDB_TYPE_LIST_QUICKLIST_2."""
     nodes = list(quicklist_nodes(elements))
     parts = [bytes((TYPE_LIST_QUICKLIST_2,)), encode_len(len(nodes))]
+    budget = Budget()
     for container, data in nodes:
         parts.append(encode_len(container))
-        parts.append(encode_string(data))
+        parts.append(encode_string(data, budget))
     return payload(b"".join(parts))
 
 
@@ -510,7 +524,8 @@ def dump_intset(values: Iterable[int]) -> bytes:
 def dump_set(members: Iterable[bytes], count: int) -> bytes:
     """RDB_TYPE_SET: the count, then each member."""
     parts = [bytes((TYPE_SET,)), encode_len(count)]
-    parts.extend(encode_string(m) for m in members)
+    budget = Budget()
+    parts.extend(encode_string(m, budget) for m in members)
     return payload(b"".join(parts))
 
 
@@ -525,9 +540,10 @@ def dump_hash_listpack(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
 def dump_hash(pairs: Iterable[tuple[bytes, bytes]], count: int) -> bytes:
     """RDB_TYPE_HASH: the count, then field and value of each pair."""
     parts = [bytes((TYPE_HASH,)), encode_len(count)]
+    budget = Budget()
     for f, v in pairs:
-        parts.append(encode_string(f))
-        parts.append(encode_string(v))
+        parts.append(encode_string(f, budget))
+        parts.append(encode_string(v, budget))
     return payload(b"".join(parts))
 
 
@@ -543,8 +559,9 @@ def dump_zset_listpack(pairs: Iterable[tuple[bytes, float]]) -> bytes:
 def dump_zset2(pairs_from_tail: Iterable[tuple[bytes, float]], count: int) -> bytes:
     """RDB_TYPE_ZSET_2 as a skiplist saves it: from the tail (highest first), binary scores."""
     parts = [bytes((TYPE_ZSET_2,)), encode_len(count)]
+    budget = Budget()
     for m, s in pairs_from_tail:
-        parts.append(encode_string(m))
+        parts.append(encode_string(m, budget))
         parts.append(_F64.pack(s))
     return payload(b"".join(parts))
 
