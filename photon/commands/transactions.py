@@ -53,8 +53,10 @@ def exec_(c, argv):
     results = []
     c.in_exec = True
     try:
+        security = c.server.security
         for cmd, args in queued:
-            results.append(call(c, cmd, args))
+            denial = security.exec_denial(c, cmd, args) if c.acl is not None else None
+            results.append(RedisError(denial) if denial else call(c, cmd, args))
             c.last_cmd = exec_cmd
     finally:
         c.in_exec = False

@@ -162,6 +162,25 @@ class Security:
         self.users.add_log(verdict, self._context(c), obj, c.user, c.describe())
         return message
 
+    def exec_denial(self, c: "Client", cmd: "Command", argv: list[bytes]) -> str | None:
+        """EXEC checks queued commands again (the user's rules may have changed since they
+        were queued): Redis's NOPERM text for one no longer allowed, else None."""
+        user: User | None = c.acl
+        if user is None:
+            return None
+        acmd = self.universe.by_name.get(cmd.name)
+        verdict, idx = (aclmod.DENIED_CMD, 0) if acmd is None else user.check(acmd, argv)
+        if verdict == aclmod.OK:
+            return None
+        reason = {aclmod.DENIED_CMD: "no permission to execute the command or subcommand",
+                  aclmod.DENIED_KEY: "no permission to touch the specified keys"}.get(
+            verdict, "no permission to access one of the channels used as arguments")
+        obj = cmd.name.encode() if verdict == aclmod.DENIED_CMD else argv[idx]
+        self.users.add_log(verdict, "multi", obj, c.user, c.describe())
+        return ("NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                "and the EXEC call. This command is no longer allowed for the following "
+                "reason: " + reason)
+
     def dryrun(self, name: bytes, full_name: str, argv: list[bytes]) -> str | None:
         """ACL DRYRUN's verdict text, or None when the user may run the command."""
         user: User = self.users.get(name)  # type: ignore[assignment]

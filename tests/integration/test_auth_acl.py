@@ -249,3 +249,24 @@ def test_pipelined_auth_then_big_request(secured):
         conn.send(encode_request("AUTH", PASSWORD) + encode_request("SET", "k", big)
                   + encode_request("STRLEN", "k"))
         assert [conn.read_reply() for _ in range(3)] == [b"+OK\r\n", b"+OK\r\n", b":50000\r\n"]
+
+
+def test_exec_checks_acl_again_like_redis(photon, redis_ref):
+    """Rules changed between MULTI and EXEC: the commands no longer allowed answer NOPERM
+    inside EXEC's reply, the others run (Redis 7.0's execCommand)."""
+    _reset_users(redis_ref.port)
+    replies = []
+    for port in (photon.port, redis_ref.port):
+        _session(port, [("ACL", "SETUSER", "bob", "reset", "on", ">pw", "~*", "+@all")])
+        with RawConn(port) as user, RawConn(port) as admin:
+            out = [user.call("AUTH", "bob", "pw"), user.call("MULTI"),
+                   user.call("SET", "k", "v"), user.call("GET", "k")]
+            admin.call("ACL", "SETUSER", "bob", "-set")
+            out.append(user.call("EXEC"))
+            admin.call("ACL", "SETUSER", "bob", "+set", "resetkeys", "~x*")
+            out += [user.call("MULTI"), user.call("SET", "x1", "v")]
+            admin.call("ACL", "SETUSER", "bob", "resetkeys", "~y*")
+            out.append(user.call("EXEC"))
+        replies.append(out)
+    assert replies[0] == replies[1]
+    assert b"no permission to touch the specified keys" in replies[0][-1]
