@@ -73,11 +73,11 @@ _SIZE_ESTIMATE_OVERHEAD = 8
 PACKED_THRESHOLD = 1 << 30
 
 # rdbSaveRawString compresses values above 20 bytes. Compressing is a Python loop over every
-# byte (about 1 MB/s on incompressible data), so a value above LZF_MAX_INPUT, and every value
-# once one payload has compressed LZF_BUDGET bytes, is stored verbatim: Redis reads both forms
-# alike, DUMP of huge values stays fast, and small values keep the bytes Redis writes.
+# byte (0.5 to 0.7 s a megabyte), so a value above LZF_MAX_INPUT, and every value once one
+# payload has compressed LZF_BUDGET bytes, is stored verbatim: Redis reads both forms alike,
+# DUMP of huge values stays fast, and small values keep the bytes Redis writes.
 LZF_MAX_INPUT = 1 << 20
-LZF_BUDGET = 4 << 20
+LZF_BUDGET = 2 << 20
 
 _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
@@ -148,99 +148,116 @@ _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)
 
 
+# The hash table of lzf_compress, shared by every call: a slot holds base + position, and each
+# call takes a base above every value stored before, so stale slots read as empty without
+# clearing 65536 entries per call.
+_HTAB = [0] * (1 << 16)
+_htab_base = 0
+
+
 def lzf_compress(data: bytes, out_len: int) -> bytes | None:
     """lzf_compress into at most out_len bytes; None when it does not fit (the C returns 0).
 
-    A port of lzf_c.c step by step, including where it gives up, so the bytes equal Redis's.
-    Redis leaves its hash table uninitialised (INIT_HTAB 0); this port starts it empty, which
-    is what a fresh table means: stale slots of an earlier call can only add matches (rarely,
-    and the output stays valid either way).
+    A port of liblzf 3.6's lzf_c.c with Redis's settings (HLOG 16, VERY_FAST), including where
+    it gives up, so the bytes equal Redis's. Redis leaves its hash table uninitialised
+    (INIT_HTAB 0); this port starts it empty, which is what a fresh table means: stale slots of
+    an earlier call can only add matches (rarely, and the output stays valid either way).
+    The output is counted as the C writes it (``op``) and assembled from slices at the end.
     """
+    global _htab_base
     in_end = len(data)
     if not in_end or out_len <= 0:
         return None
-    out = bytearray(out_len + 8)
-    htab: dict[int, int] = {}
-    op = 1  # the first literal run's length byte is out[0]
-    lit = 0
-    ip = 0
+    htab = _HTAB
+    base = _htab_base
+    _htab_base = base + in_end + 1
+    d = data
     limit = in_end - 2
+    # The slot of each position: IDX(h) of its three bytes, ((h >> 8) - h * 5) mod 2**16.
+    slots = [((a << 8 | b) - 5 * (b << 8 | c)) & 0xFFFF
+             for a, b, c in zip(d, d[1:limit + 1], d[2:])]
+    pieces: list[bytes] = []
+    op = 1  # output bytes so far, the current literal run's header included
+    lit = 0
+    run = 0  # where the current literal run starts in data
+    ip = 0
     while ip < limit:
-        h = (data[ip] << 16) | (data[ip + 1] << 8) | data[ip + 2]
-        slot = ((h >> 8) - h * 5) & 0xFFFF
-        ref = htab.get(slot, 0)
-        htab[slot] = ip
-        off = ip - ref - 1
-        if (ref > 0 and off < _MAX_OFF and data[ref] == data[ip] and data[ref + 1] == data[ip + 1]
-                and data[ref + 2] == data[ip + 2]):
-            length = 2
-            maxlen = in_end - ip - length
+        slot = slots[ip]
+        ref = htab[slot] - base
+        htab[slot] = base + ip
+        if (ref > 0 and ip - ref <= _MAX_OFF and d[ref] == d[ip] and d[ref + 1] == d[ip + 1]
+                and d[ref + 2] == d[ip + 2]):
+            if op + 4 >= out_len and op - (not lit) + 4 >= out_len:
+                return None
+            off = ip - ref - 1
+            maxlen = in_end - ip - 2
             if maxlen > _MAX_REF:
                 maxlen = _MAX_REF
-            if op + 3 + 1 >= out_len and op - (not lit) + 3 + 1 >= out_len:
-                return None
-            out[op - lit - 1] = (lit - 1) & 0xFF  # stop run
-            if not lit:
-                op -= 1  # undo run if length is zero
+            # The match length, as the C's compare loops find it: 16 unchecked steps when
+            # maxlen > 16, then one step at a time below maxlen.
+            length = 2
             mismatch = False
-            if maxlen > 16:  # the unrolled compare: 16 steps, no bound check
+            if maxlen > 16:
                 for _ in range(16):
                     length += 1
-                    if data[ref + length] != data[ip + length]:
+                    if d[ref + length] != d[ip + length]:
                         mismatch = True
                         break
             if not mismatch:
-                while True:
+                length += 1
+                while length < maxlen and d[ref + length] == d[ip + length]:
                     length += 1
-                    if not (length < maxlen and data[ref + length] == data[ip + length]):
-                        break
-            length -= 2  # now the number of octets - 2... as the format stores it
-            ip += 1
-            if length < 7:
-                out[op] = (off >> 8) + (length << 5)
-                op += 1
+            if lit:
+                pieces.append(bytes((lit - 1,)))
+                pieces.append(d[run:run + lit])
             else:
-                out[op] = (off >> 8) + (7 << 5)
-                out[op + 1] = length - 7
+                op -= 1  # undo the empty run's header
+            length -= 2
+            if length < 7:
+                pieces.append(bytes(((off >> 8) + (length << 5), off & 0xFF)))
                 op += 2
-            out[op] = off & 0xFF
-            op += 1
+            else:
+                pieces.append(bytes(((off >> 8) + (7 << 5), length - 7, off & 0xFF)))
+                op += 3
+            op += 1  # the next run's header
             lit = 0
-            op += 1  # start run
-            ip += length + 1
+            ip += length + 2
+            run = ip
             if ip >= limit:
                 break
-            ip -= 2  # VERY_FAST: hash the last two positions of the match
-            for _ in range(2):
-                h = (data[ip] << 16) | (data[ip + 1] << 8) | data[ip + 2]
-                htab[((h >> 8) - h * 5) & 0xFFFF] = ip
-                ip += 1
+            # VERY_FAST: hash the last two positions of the match.
+            htab[slots[ip - 2]] = base + ip - 2
+            htab[slots[ip - 1]] = base + ip - 1
         else:
             if op >= out_len:
                 return None
             lit += 1
-            out[op] = data[ip]
             op += 1
             ip += 1
             if lit == _MAX_LIT:
-                out[op - lit - 1] = lit - 1
+                pieces.append(b"\x1f")
+                pieces.append(d[run:ip])
+                run = ip
                 lit = 0
                 op += 1
     if op + 3 > out_len:
         return None
-    while ip < in_end:
+    while ip < in_end:  # at most two bytes left
         lit += 1
-        out[op] = data[ip]
         op += 1
         ip += 1
         if lit == _MAX_LIT:
-            out[op - lit - 1] = lit - 1
+            pieces.append(b"\x1f")
+            pieces.append(d[run:ip])
+            run = ip
             lit = 0
             op += 1
-    out[op - lit - 1] = (lit - 1) & 0xFF  # end run
-    if not lit:
+    if lit:
+        pieces.append(bytes((lit - 1,)))
+        pieces.append(d[run:run + lit])
+    else:
         op -= 1
-    return bytes(out[:op])
+    return b"".join(pieces)
 
 
 def lzf_decompress(data: bytes, out_len: int) -> bytes | None:

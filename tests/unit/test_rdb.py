@@ -181,6 +181,112 @@ def test_lzf_round_trip_repetitive(parts):
         assert rdb.lzf_decompress(packed, len(data)) == data
 
 
+def _lzf_reference(data: bytes, out_len: int) -> bytes | None:
+    """lzf_c.c written out step by step (a dict for the table, one byte at a time)."""
+    in_end = len(data)
+    if not in_end or out_len <= 0:
+        return None
+    out = bytearray(out_len + 8)
+    htab: dict[int, int] = {}
+    op = 1  # the first literal run's length byte is out[0]
+    lit = 0
+    ip = 0
+    limit = in_end - 2
+    while ip < limit:
+        h = (data[ip] << 16) | (data[ip + 1] << 8) | data[ip + 2]
+        slot = ((h >> 8) - h * 5) & 0xFFFF
+        ref = htab.get(slot, 0)
+        htab[slot] = ip
+        off = ip - ref - 1
+        if (ref > 0 and off < (1 << 13) and data[ref] == data[ip] and data[ref + 1] == data[ip + 1]
+                and data[ref + 2] == data[ip + 2]):
+            length = 2
+            maxlen = in_end - ip - length
+            if maxlen > 264:
+                maxlen = 264
+            if op + 3 + 1 >= out_len and op - (not lit) + 3 + 1 >= out_len:
+                return None
+            out[op - lit - 1] = (lit - 1) & 0xFF  # stop run
+            if not lit:
+                op -= 1  # undo run if length is zero
+            mismatch = False
+            if maxlen > 16:  # the unrolled compare: 16 steps, no bound check
+                for _ in range(16):
+                    length += 1
+                    if data[ref + length] != data[ip + length]:
+                        mismatch = True
+                        break
+            if not mismatch:
+                while True:
+                    length += 1
+                    if not (length < maxlen and data[ref + length] == data[ip + length]):
+                        break
+            length -= 2  # now the number of octets - 2... as the format stores it
+            ip += 1
+            if length < 7:
+                out[op] = (off >> 8) + (length << 5)
+                op += 1
+            else:
+                out[op] = (off >> 8) + (7 << 5)
+                out[op + 1] = length - 7
+                op += 2
+            out[op] = off & 0xFF
+            op += 1
+            lit = 0
+            op += 1  # start run
+            ip += length + 1
+            if ip >= limit:
+                break
+            ip -= 2  # VERY_FAST: hash the last two positions of the match
+            for _ in range(2):
+                h = (data[ip] << 16) | (data[ip + 1] << 8) | data[ip + 2]
+                htab[((h >> 8) - h * 5) & 0xFFFF] = ip
+                ip += 1
+        else:
+            if op >= out_len:
+                return None
+            lit += 1
+            out[op] = data[ip]
+            op += 1
+            ip += 1
+            if lit == 32:
+                out[op - lit - 1] = lit - 1
+                lit = 0
+                op += 1
+    if op + 3 > out_len:
+        return None
+    while ip < in_end:
+        lit += 1
+        out[op] = data[ip]
+        op += 1
+        ip += 1
+        if lit == 32:
+            out[op - lit - 1] = lit - 1
+            lit = 0
+            op += 1
+    out[op - lit - 1] = (lit - 1) & 0xFF  # end run
+    if not lit:
+        op -= 1
+    return bytes(out[:op])
+
+
+def test_lzf_compress_equals_the_plain_port():
+    rng = random.Random(11)
+    for _ in range(800):
+        n = rng.choice([1, 2, 3, 4, 5, 10, 21, 30, 50, 100, 300, 1000, 9000])
+        kind = rng.randrange(4)
+        if kind == 0:
+            data = rng.randbytes(n)
+        elif kind == 1:
+            data = bytes(rng.choice(b"ab") for _ in range(n))
+        elif kind == 2:
+            data = bytes(rng.choice(b"abcdefgh ") for _ in range(n))
+        else:
+            data = rng.randbytes(rng.randrange(1, 20)) * (n // 5 + 1)
+        for out_len in (len(data) - 4, len(data) + 40, len(data) // 2, 3):
+            assert rdb.lzf_compress(data, out_len) == _lzf_reference(data, out_len)
+
+
 def test_lzf_gives_up_when_output_would_not_shrink():
     data = random.Random(3).randbytes(200)
     assert rdb.lzf_compress(data, len(data) - 4) is None
