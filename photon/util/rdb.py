@@ -11,10 +11,13 @@ and sorted sets, ZSET_2 sorted sets (tail first, binary doubles), plain sets and
 
 Reading accepts every object encoding Redis 7.0 can load for strings, lists, sets, hashes and
 sorted sets: plain types, ziplists, zipmaps, intsets, listpacks and both quicklists. Each value
-is checked as deeply as Redis's ``sanitize-dump-payload yes`` would; any fault raises
-``RdbError``, which RESTORE answers with "Bad data format".
+is checked whole, as Redis's ``sanitize-dump-payload yes`` would, and any fault raises
+``RdbError``, which RESTORE answers with "Bad data format". Redis 7.0's default (shallow)
+checks let a few corrupt values in that photon cannot hold and refuses (a listpack hash with a
+repeated field or an odd entry count, a NaN score); an unsorted intset, which still holds a set,
+is taken.
 
-Only the standard library is used; LZF and CRC64 are pure Python ports of liblzf 3.x (with the
+Only the standard library is used; LZF and CRC64 are pure Python ports of liblzf 3.6 (with the
 settings Redis compiles it with) and of crc64.c.
 """
 from __future__ import annotations
@@ -63,7 +66,7 @@ QUICKLIST_NODE_PLAIN = 1
 QUICKLIST_NODE_PACKED = 2
 
 # Lengths (rdbSaveLen / rdbLoadLen) and special string encodings.
-_LEN_6BIT, _LEN_14BIT, _LEN_32BIT, _LEN_64BIT = 0, 1, 0x80, 0x81
+_LEN_32BIT, _LEN_64BIT = 0x80, 0x81
 _ENC_INT8, _ENC_INT16, _ENC_INT32, _ENC_LZF = 0, 1, 2, 3
 
 # list-max-listpack-size -2: a quicklist node holds at most 8 KB (quicklist.c).
@@ -79,7 +82,6 @@ PACKED_THRESHOLD = 1 << 30
 LZF_MAX_INPUT = 1 << 20
 LZF_BUDGET = 2 << 20
 
-_I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
 _U32 = struct.Struct("<I")
 
@@ -353,10 +355,6 @@ def encode_string(s: bytes, budget: Budget | None = None) -> bytes:
         if c is not None:
             return b"\xc3" + encode_len(len(c)) + encode_len(n) + c
     return encode_len(n) + s
-
-
-def encode_binary_double(d: float) -> bytes:
-    return _F64.pack(d)
 
 
 def d2string(d: float) -> bytes:
