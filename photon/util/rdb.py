@@ -900,7 +900,7 @@ def parse_zipmap(zm: bytes) -> list[tuple[bytes, bytes]]:
         pairs.append((key, value))
     if p != size - 1:
         raise RdbError("zipmap end")
-    if zm[0] < 254 and zm[0] != len(pairs):
+    if zm[0] != 254 and zm[0] != len(pairs):
         raise RdbError("zipmap count")
     return pairs
 
