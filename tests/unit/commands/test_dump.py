@@ -358,3 +358,35 @@ def test_restore_reads_old_formats(client):
                                         es(rdb.zipmap([(b"f", b"1"), (b"g", b"2")]))))
     assert client.send("HGETALL", "h") == [b"f", b"1", b"g", b"2"]
     assert client.send("HINCRBY", "h", "f", "5") == 6
+
+
+# --- what else a restored key does: WATCH, blocked clients ----------------------------------
+
+def test_restore_touches_watched_key(server, client):
+    other = server.new_client()
+    client.send("WATCH", "k")
+    other.send("RESTORE", "k", "0", rdb.dump_string(b"v"))
+    client.send("MULTI")
+    client.send("SET", "k", "mine")
+    assert client.send("EXEC") is None
+    assert client.send("GET", "k") == b"v"
+
+
+def test_restore_serves_a_blocked_pop(server):
+    import asyncio
+
+    async def main():
+        a, p = server.new_client(), server.new_client()
+        a.transport.data.clear()
+        a.data_received(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$1\r\n0\r\n")
+        assert a.blocked is not None
+        assert p.send("RESTORE", "l", "0", rdb.dump_list([b"x", b"y"])) == b"OK"
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert a.blocked is None
+        reader = hiredis.Reader()
+        reader.feed(bytes(a.transport.data))
+        assert reader.gets() == [b"l", b"x"]
+        assert p.send("LRANGE", "l", "0", "-1") == [b"y"]
+
+    asyncio.run(main())
