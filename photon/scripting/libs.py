@@ -291,13 +291,13 @@ class _JsonParser:
         out = bytearray()
         while True:
             if j >= n:
-                return ("T_ERROR", "unexpected end of string", i)
+                return ("T_ERROR", "unexpected end of string", j)
             ch = s[j]
             if ch == 0x22:
                 break
             if ch == 0x5C:
                 if j + 1 >= n:
-                    return ("T_ERROR", "unexpected end of string", i)
+                    return ("T_ERROR", "invalid escape code", j)
                 e = s[j + 1]
                 simple = {0x22: b'"', 0x5C: b"\\", 0x2F: b"/", 0x62: b"\b", 0x66: b"\f",
                           0x6E: b"\n", 0x72: b"\r", 0x74: b"\t"}
@@ -308,11 +308,11 @@ class _JsonParser:
                 if e == 0x75:
                     cp, j2 = self._unicode(j)
                     if cp is None:
-                        return ("T_ERROR", "invalid unicode escape code", i)
+                        return ("T_ERROR", "invalid unicode escape code", j)
                     out += chr(cp).encode("utf-8", "surrogatepass")
                     j = j2
                     continue
-                return ("T_ERROR", "invalid escape code", i)
+                return ("T_ERROR", "invalid escape code", j)
             out.append(ch)
             j += 1
         self.i = j + 1
@@ -504,195 +504,218 @@ def _make_bit() -> dict[str, Any]:
 BIT = _make_bit()
 
 
-# --- struct ---------------------------------------------------------------------------------
+# --- struct (lua_struct.c) ---------------------------------------------------------------------
 
-_NATIVE_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "i": 4, "I": 4,
-                 "f": 4, "d": 8, "x": 1, "s": 0, "c": 1, " ": 0}
+_MAXINTSIZE = 32
+_MAXALIGN = 8
+_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "f": 4, "d": 8, "x": 1}
 
 
-class _Fmt:
-    def __init__(self, fmt: bytes) -> None:
-        self.fmt = fmt
-        self.i = 0
+class _Header:
+    __slots__ = ("little", "align")
+
+    def __init__(self) -> None:
         self.little = True
         self.align = 1
 
-    def _num(self, default: int) -> int:
-        s, i = self.fmt, self.i
-        if i >= len(s) or not 48 <= s[i] <= 57:
-            return default
-        v = 0
-        while i < len(s) and 48 <= s[i] <= 57:
-            v = v * 10 + s[i] - 48
-            i += 1
-        self.i = i
+
+def _getnum(fmt: bytes, i: int, default: int) -> tuple[int, int]:
+    if i >= len(fmt) or not 48 <= fmt[i] <= 57:
+        return default, i
+    a = 0
+    while i < len(fmt) and 48 <= fmt[i] <= 57:
+        a = a * 10 + fmt[i] - 48
+        if a > 0x7FFFFFFF:
+            raise _ArgError("integral size overflow")
+        i += 1
+    return a, i
+
+
+def _optsize(opt: str, fmt: bytes, i: int) -> tuple[int, int]:
+    if opt in _SIZES:
+        return _SIZES[opt], i
+    if opt == "c":
+        return _getnum(fmt, i, 1)
+    if opt in "iI":
+        size, i = _getnum(fmt, i, 4)
+        if size > _MAXINTSIZE:
+            raise _ArgError("integral size %d is larger than limit of %d" % (size, _MAXINTSIZE))
+        return size, i
+    return 0, i
+
+
+def _toalign(length: int, h: _Header, opt: str, size: int) -> int:
+    if size == 0 or opt == "c":
+        return 0
+    size = min(size, h.align)
+    return (size - (length & (size - 1))) & (size - 1)
+
+
+def _control(opt: str, fmt: bytes, i: int, h: _Header, fname: str) -> int:
+    if opt == " ":
+        return i
+    if opt == ">":
+        h.little = False
+    elif opt == "<":
+        h.little = True
+    elif opt == "!":
+        a, i = _getnum(fmt, i, _MAXALIGN)
+        if a & (a - 1):
+            raise _ArgError("alignment %d is not a power of 2" % a)
+        h.align = a
+    else:
+        raise _ArgError("bad argument #1 to '%s' (invalid format option '%s')" % (fname, opt))
+    return i
+
+
+def _checknumber(args, n: int, fname: str) -> float:
+    v = args[n - 1] if n <= len(args) else None
+    x = tonumber(v)
+    if x is None:
+        raise _ArgError("bad argument #%d to '%s' (number expected, got %s)" % (
+            n, fname, typename(v) if n <= len(args) else "no value"))
+    return x
+
+
+def _checkstring(args, n: int, fname: str) -> bytes:
+    v = args[n - 1] if n <= len(args) else None
+    if isinstance(v, bytes):
         return v
-
-    def options(self):
-        """(option, size) for each data option, handling the controls on the way."""
-        s = self.fmt
-        while self.i < len(s):
-            opt = chr(s[self.i])
-            self.i += 1
-            if opt == " ":
-                continue
-            if opt == ">":
-                self.little = False
-                continue
-            if opt in "<=":
-                self.little = True
-                continue
-            if opt == "!":
-                self.align = self._num(8)
-                continue
-            if opt in "iI":
-                size = self._num(4)
-                if size > 32:
-                    raise _ArgError("integral size %d is larger than limit of 32" % size)
-            elif opt == "c":
-                size = self._num(1)
-            elif opt in _NATIVE_SIZES:
-                size = _NATIVE_SIZES[opt]
-            else:
-                raise _ArgError("invalid format option '%s'" % opt)
-            yield opt, size
-
-    def padding(self, length: int, opt: str, size: int) -> int:
-        if size == 0 or opt == "c":
-            return 0
-        size = min(size, self.align)
-        return (size - (length & (size - 1))) & (size - 1)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _num14(v)
+    raise _ArgError("bad argument #%d to '%s' (string expected, got %s)" % (
+        n, fname, typename(v) if n <= len(args) else "no value"))
 
 
+def _struct_call(fn):
+    def wrapper(*args):
+        try:
+            return (True, *fn(*args))
+        except _ArgError as e:
+            return False, str(e).encode("latin-1")
+    return wrapper
+
+
+@_struct_call
 def _struct_pack(*args):
-    if not args or not isinstance(args[0], bytes):
-        return False, b"bad argument #1 to 'pack' (string expected, got %s)" % (
-            typename(args[0] if args else None).encode() if args else b"no value")
-    f = _Fmt(args[0])
+    fmt = _checkstring(args, 1, "pack")
+    h = _Header()
     out = bytearray()
-    arg = 1
-    try:
-        for opt, size in f.options():
-            out += bytes(f.padding(len(out), opt, size))
-            if opt == "x":
-                out.append(0)
-                continue
-            v = args[arg] if arg < len(args) else None
-            argn = arg + 1
+    arg = 2
+    i = 0
+    while i < len(fmt):
+        opt = chr(fmt[i])
+        i += 1
+        size, i = _optsize(opt, fmt, i)
+        out += bytes(_toalign(len(out), h, opt, size))
+        if opt in "bBhHlLTiI":
+            n = _checknumber(args, arg, "pack")
             arg += 1
-            if opt in "bBhHlLTiI":
-                n = tonumber(v)
-                if n is None:
-                    raise _ArgError("bad argument #%d to 'pack' (number expected, got %s)" % (
-                        argn, typename(v) if arg <= len(args) else "no value"))
-                iv = int(n) if math.isfinite(n) else 0
-                iv &= (1 << (8 * size)) - 1 if size <= 8 else (1 << 64) - 1
-                raw = iv.to_bytes(max(size, 1), "little")[:size] if size else b""
-                if size > 8:
-                    fill = b"\xff" if int(n) < 0 else b"\x00"
-                    raw = (iv.to_bytes(8, "little") + fill * (size - 8))
-                out += raw if f.little else raw[::-1]
-            elif opt in "fd":
-                n = tonumber(v)
-                if n is None:
-                    raise _ArgError("bad argument #%d to 'pack' (number expected, got %s)" % (
-                        argn, typename(v)))
-                out += _struct.pack(("<" if f.little else ">") + opt, float(n))
-            elif opt in "sc":
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    v = _num14(v)
-                if not isinstance(v, bytes):
-                    raise _ArgError("bad argument #%d to 'pack' (string expected, got %s)" % (
-                        argn, typename(v)))
-                if opt == "s":
-                    out += v + b"\0"
-                else:
-                    size = size or len(v)
-                    if len(v) < size:
-                        raise _ArgError("bad argument #%d to 'pack' (string too short)" % argn)
-                    out += v[:size]
-    except _ArgError as e:
-        return False, str(e).encode()
-    return True, bytes(out)
+            if n != n or math.isinf(n):
+                value = 1 << 63
+            else:
+                value = int(n) & 0xFFFFFFFFFFFFFFFF
+            raw = value.to_bytes(8, "little") + bytes(max(0, size - 8))
+            raw = raw[:size]
+            out += raw if h.little else raw[::-1]
+        elif opt == "x":
+            out.append(0)
+        elif opt in "fd":
+            n = _checknumber(args, arg, "pack")
+            arg += 1
+            try:
+                out += _struct.pack(("<" if h.little else ">") + opt, float(n))
+            except OverflowError:
+                out += _struct.pack(("<" if h.little else ">") + opt,
+                                    math.copysign(math.inf, n))
+        elif opt in "cs":
+            data = _checkstring(args, arg, "pack")
+            arg += 1
+            if size == 0:
+                size = len(data)
+            if len(data) < size:
+                raise _ArgError("bad argument #%d to 'pack' (string too short)" % arg)
+            out += data[:size]
+            if opt == "s":
+                out.append(0)
+        else:
+            i = _control(opt, fmt, i, h, "pack")
+    return (bytes(out),)
 
 
+@_struct_call
 def _struct_unpack(*args):
-    if len(args) < 2 or not isinstance(args[0], bytes):
-        which = 1 if not args or not isinstance(args[0], bytes) else 2
-        got = typename(args[which - 1]) if len(args) >= which else "no value"
-        return False, b"bad argument #%d to 'unpack' (string expected, got %s)" % (
-            which, got.encode())
-    data = args[1]
-    if isinstance(data, (int, float)) and not isinstance(data, bool):
-        data = _num14(data)
-    if not isinstance(data, bytes):
-        return False, b"bad argument #2 to 'unpack' (string expected, got %s)" % (
-            typename(data).encode())
-    pos = 0
-    if len(args) > 2 and args[2] is not None:
-        n = tonumber(args[2])
-        if n is None:
-            return False, b"bad argument #3 to 'unpack' (number expected, got %s)" % (
-                typename(args[2]).encode())
-        pos = int(n) - 1
-    if pos < 0 or pos > len(data):
-        return False, b"bad argument #3 to 'unpack' (offset must be 1 <= offset <= len)"
-    f = _Fmt(args[0])
+    fmt = _checkstring(args, 1, "unpack")
+    data = _checkstring(args, 2, "unpack")
+    pos = 1
+    if len(args) >= 3 and args[2] is not None:
+        pos = int(_checknumber(args, 3, "unpack"))
+    if pos <= 0:
+        raise _ArgError("bad argument #3 to 'unpack' (offset must be 1 or greater)")
+    pos -= 1
+    ld = len(data)
+    h = _Header()
     out: list[Any] = []
-    try:
-        for opt, size in f.options():
-            pos += f.padding(pos, opt, size)
-            if opt != "s" and not (opt == "c" and size == 0) and pos + size > len(data):
-                raise _ArgError("bad argument #2 to 'unpack' (data string too short)")
-            if opt == "x":
-                pos += 1
-            elif opt in "bBhHlLTiI":
-                raw = data[pos:pos + size]
-                raw = raw if f.little else raw[::-1]
-                v = int.from_bytes(raw, "little")
-                if opt.islower() and size and v >= 1 << (8 * size - 1):
-                    v -= 1 << (8 * size)
-                out.append(v if abs(v) < 1 << 63 else float(v))
-                pos += size
-            elif opt in "fd":
-                out.append(_struct.unpack(("<" if f.little else ">") + opt,
-                                          data[pos:pos + size])[0])
-                pos += size
-            elif opt == "s":
-                end = data.find(b"\0", pos)
-                if end < 0:
-                    raise _ArgError("unfinished string in data")
-                out.append(data[pos:end])
-                pos = end + 1
-            elif opt == "c":
-                if size == 0:
-                    if not out or tonumber(out[-1]) is None:
-                        raise _ArgError("format `c0' needs a previous size")
-                    size = int(tonumber(out.pop()))
-                    if pos + size > len(data):
-                        raise _ArgError("bad argument #2 to 'unpack' (data string too short)")
-                out.append(data[pos:pos + size])
-                pos += size
-    except _ArgError as e:
-        return False, str(e).encode()
-    return (True, *out, pos + 1)
+    i = 0
+    while i < len(fmt):
+        opt = chr(fmt[i])
+        i += 1
+        size, i = _optsize(opt, fmt, i)
+        pos += _toalign(pos, h, opt, size)
+        if not (size <= ld and pos <= ld - size):
+            raise _ArgError("bad argument #2 to 'unpack' (data string too short)")
+        if opt in "bBhHlLTiI":
+            raw = data[pos:pos + size]
+            value = 0
+            for b in (raw if not h.little else raw[::-1]):
+                value = ((value << 8) | b) & 0xFFFFFFFFFFFFFFFF
+            if opt.islower() and size:
+                bits = min(size * 8, 64)
+                if value & (1 << (bits - 1)):
+                    value -= 1 << bits
+            out.append(value if -(1 << 53) <= value <= 1 << 53 else float(value))
+        elif opt in "fd":
+            out.append(_struct.unpack(("<" if h.little else ">") + opt,
+                                      data[pos:pos + size])[0])
+        elif opt == "c":
+            if size == 0:
+                if not out or tonumber(out[-1]) is None:
+                    raise _ArgError("format 'c0' needs a previous size")
+                size = int(tonumber(out.pop()))
+                if not (size <= ld and pos <= ld - size):
+                    raise _ArgError("bad argument #2 to 'unpack' (data string too short)")
+            out.append(data[pos:pos + size])
+        elif opt == "s":
+            end = data.find(b"\0", pos)
+            if end < 0:
+                raise _ArgError("unfinished string in data")
+            size = end - pos + 1
+            out.append(data[pos:end])
+        elif opt != "x":
+            i = _control(opt, fmt, i, h, "unpack")
+        pos += size
+    return (*out, pos + 1)
 
 
+@_struct_call
 def _struct_size(*args):
-    if not args or not isinstance(args[0], bytes):
-        return False, b"bad argument #1 to 'size' (string expected, got %s)" % (
-            typename(args[0]).encode() if args else b"no value")
-    f = _Fmt(args[0])
-    total = 0
-    try:
-        for opt, size in f.options():
-            if opt == "s" or (opt == "c" and size == 0):
-                raise _ArgError("bad argument #1 to 'size' (options 'c0' - 's' have "
-                                "undefined sizes)")
-            total += f.padding(total, opt, size) + size
-    except _ArgError as e:
-        return False, str(e).encode()
-    return True, total
+    fmt = _checkstring(args, 1, "size")
+    h = _Header()
+    pos = 0
+    i = 0
+    while i < len(fmt):
+        opt = chr(fmt[i])
+        i += 1
+        size, i = _optsize(opt, fmt, i)
+        pos += _toalign(pos, h, opt, size)
+        if opt == "s":
+            raise _ArgError("bad argument #1 to 'size' (option 's' has no fixed size)")
+        if opt == "c" and size == 0:
+            raise _ArgError("bad argument #1 to 'size' (option 'c0' has no fixed size)")
+        if not opt.isalnum():
+            i = _control(opt, fmt, i, h, "size")
+        pos += size
+    return (pos,)
 
 
 STRUCT = {"pack": _struct_pack, "unpack": _struct_unpack, "size": _struct_size}
@@ -708,7 +731,7 @@ class MsgPack:
 
     def pack(self, *args):
         if not args:
-            return False, b"MessagePack pack needs input."
+            return False, b"bad argument #0 to 'pack' (MessagePack pack needs input.)"
         out = bytearray()
         for v in args:
             self._encode(v, out, 0)

@@ -178,13 +178,21 @@ end
 T.remove = function(...)
   local t = ...
   need_table('remove', select('#', ...) > 0, t)
-  if backing[t] then error(RO, 0) end
+  local b = backing[t]
+  if b then
+    if #b == 0 then return end
+    error(RO, 0)
+  end
   return tremove(...)
 end
 T.sort = function(...)
   local t = ...
   need_table('sort', select('#', ...) > 0, t)
-  if backing[t] then error(RO, 0) end
+  local b = backing[t]
+  if b then
+    if #b < 2 then return end
+    error(RO, 0)
+  end
   tsort(...)
 end
 
