@@ -396,9 +396,10 @@ class Server:
                 return None
             if not c.multi or c.multi_dirty or c.watch_dirty:
                 return None  # empty, aborted, or a WATCH already failed: EXEC answers here
-            if (any(q.write for q, _ in c.multi) or not self.config.enable_read_replicas
+            if (any(q.write or _script_writes(self, q, a) for q, a in c.multi)
+                    or not self.config.enable_read_replicas
                     or (c.repl_marks and not replica.applied(c.repl_marks))):
-                queued = [args for _, args in c.multi]
+                queued = [_forwardable(self, q, args) for q, args in c.multi]
                 watched = [key for (db, key) in c.watched if db == c.db]
                 c.multi = None
                 c.multi_dirty = False
@@ -407,14 +408,16 @@ class Server:
                                                                         [b"EXEC"]]
                 return self.forwarder.forward(c, block)
             return None
-        if cmd.write:
+        if cmd.write or _script_writes(self, cmd, argv):
             if c.direct_replica:
+                if not cmd.write:
+                    return None  # a READONLY client's script runs here; it may not write
                 return "READONLY You can't write against a read only replica."
-            return self.forwarder.forward(c, [argv])
+            return self.forwarder.forward(c, [_forwardable(self, cmd, argv)])
         if cmd.readonly and not c.direct_replica and (
                 not self.config.enable_read_replicas
                 or (c.repl_marks and not replica.applied(c.repl_marks))):
-            return self.forwarder.forward(c, [argv])
+            return self.forwarder.forward(c, [_forwardable(self, cmd, argv)])
         return None
 
     def _check_shard_range(self, c: Client, cmd: "Command", argv: list[bytes]) -> str | None:
@@ -436,6 +439,26 @@ class Server:
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono
+
+
+def _script_writes(server: Server, cmd: "Command", argv: list[bytes]) -> bool:
+    """EVAL, EVALSHA and FCALL carry no write flag but their scripts may write: on a replica
+    they go to the master, unless the script or function is declared no-writes."""
+    if cmd.name not in ("eval", "evalsha", "fcall"):
+        return False
+    from photon.scripting import may_write
+
+    return may_write(server, argv)
+
+
+def _forwardable(server: Server, cmd: "Command", argv: list[bytes]) -> list[bytes]:
+    """What a replica sends its master for this command: an EVALSHA whose script this node
+    knows goes as EVAL (the master's script cache is its own)."""
+    if cmd.name not in ("evalsha", "evalsha_ro"):
+        return argv
+    from photon.scripting import forwardable
+
+    return forwardable(server, argv)
 
 
 def unwatch(server: Server, c: Client) -> None:
