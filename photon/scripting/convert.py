@@ -26,7 +26,7 @@ from photon.scripting.libs import fmt_g
 
 lua_type = lua51.lua_type
 INT64_MIN = -(1 << 63)
-_MAX_DEPTH = 500
+_MAX_DEPTH = 200  # nesting levels of a reply (Redis stops at its Lua stack limit)
 
 
 def error_text(message: bytes) -> bytes:
