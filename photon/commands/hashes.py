@@ -1,9 +1,9 @@
 """Hash commands (Redis's t_hash.c).
 
 A hash is one subkey per field whose value is the field's value; the metadata's size is the
-field count. ``FLAG_BIG`` records that the hash left Redis's listpack encoding (more than 128
-fields, or a field or value longer than 64 bytes, the limits redis.conf ships with); like
-Redis, it never converts back.
+field count. ``FLAG_BIG`` records that the hash left Redis's listpack encoding (more than 512
+fields, or a field or value longer than 64 bytes: Redis 7.0's defaults, in its redis.conf and
+compiled in); like Redis, it never converts back.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from photon.util.numbers import (
     INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, string2ll,
 )
 
-HASH_MAX_LISTPACK_ENTRIES = 128
+HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
 LONG_MAX = INT64_MAX
 # Replies of random commands are built whole in memory; Redis itself dies on absurd counts.

@@ -160,8 +160,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def ref(redis_ref):
     client = redis_ref.client()
-    # Follow the limit redis.conf ships (the compiled-in default is 512).
-    client.config_set("hash-max-listpack-entries", 128)
+    client.config_set("hash-max-listpack-entries", 512)  # Redis 7.0's default, photon's limit
     client.close()
     return redis_ref
 

@@ -317,7 +317,7 @@ def test_hscan_small_hash_in_one_call(client):
 
 
 def test_hscan_big_hash_with_cursor(client):
-    _fill(client, "h", 300)
+    _fill(client, "h", 600)
     cursor = b"0"
     got = {}
     calls = 0
@@ -327,8 +327,8 @@ def test_hscan_big_hash_with_cursor(client):
         got.update(zip(items[::2], items[1::2]))
         if cursor == b"0":
             break
-    assert got == {b"f%d" % i: b"v%d" % i for i in range(300)}
-    assert calls >= 12
+    assert got == {b"f%d" % i: b"v%d" % i for i in range(600)}
+    assert calls >= 24
 
 
 def test_hscan_match_on_big_hash(client):
@@ -360,7 +360,7 @@ def test_hscan_errors(client, args, error):
 # --- OBJECT ENCODING -----------------------------------------------------------------------
 
 def test_encoding_entries_threshold(client):
-    _fill(client, "h", 128)
+    _fill(client, "h", 512)
     assert enc(client, "h") == b"listpack"
     client.send("HSET", "h", "x", "1")
     assert enc(client, "h") == b"hashtable"
@@ -369,7 +369,7 @@ def test_encoding_entries_threshold(client):
 
 
 def test_encoding_one_call_over_threshold(client):
-    _fill(client, "h", 129)
+    _fill(client, "h", 513)
     assert enc(client, "h") == b"hashtable"
 
 
@@ -400,10 +400,10 @@ def test_encoding_counters(client):
 
 
 def test_encoding_survives_rename(client):
-    _fill(client, "h", 200)
+    _fill(client, "h", 600)
     client.send("RENAME", "h", "h2")
     assert enc(client, "h2") == b"hashtable"
-    assert client.send("HLEN", "h2") == 200
+    assert client.send("HLEN", "h2") == 600
     assert client.send("HGET", "h2", "f150") == b"v150"
 
 
