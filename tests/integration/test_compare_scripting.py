@@ -144,7 +144,7 @@ RETURNS = [
 SETUP = [
     ("HSET", "h", "f1", "v1", "f2", "v2"), ("SADD", "st", "m1", "m2"),
     ("ZADD", "z", "1.5", "a", "2", "b"), ("RPUSH", "l", "a", "b", "c"), ("SET", "s", "text"),
-    ("SET", "n", "10"),
+    ("SET", "n", "10"), ("ZADD", "z1", "1.5", "only"),
 ]
 
 CALLS = SETUP + [
@@ -174,7 +174,7 @@ CALLS = SETUP + [
     E("redis.setresp(3) return type(redis.call('get', 'missing'))"),
     E("redis.setresp(3) return redis.call('mget', 's', 'missing', 'n')"),
     E("redis.setresp(3) return redis.call('zrange', 'z', 0, -1, 'withscores')"),
-    E("redis.setresp(3) return redis.call('zrandmember', 'z', 1, 'withscores')"),
+    E("redis.setresp(3) return redis.call('zrandmember', 'z1', 1, 'withscores')"),
     E("redis.setresp(3) return redis.call('set', 'x', 'y')"),
     E("redis.setresp(3) return redis.call('lpos', 'l', 'nope')"),
     E("redis.setresp(3) return redis.call('zadd', 'z', 'incr', 'xx', '1', 'nope')"),
