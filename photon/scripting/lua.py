@@ -98,7 +98,9 @@ local S = {}
 S.pairs = function(...)
   local t = ...
   need_table('pairs', select('#', ...) > 0, t)
-  return next, backing[t] or t, nil
+  local b = backing[t]
+  if not b then return next, t, nil end
+  return function(_, k) return next(b, k) end, t, nil  -- never hand out the real table
 end
 S.next = function(...)
   local t, k = ...
@@ -305,7 +307,6 @@ cjson.encode_number_precision = setting(14)
 cjson.encode_sparse_array = setting(false, 2, 10)
 cjson.encode_invalid_numbers = setting(false)
 cjson.decode_invalid_numbers = setting(true)
-cjson.new = function() return cjson end
 
 local cmsgpack = cfuncs(py.cmsgpack)
 cmsgpack._NAME, cmsgpack._VERSION = 'cmsgpack', 'lua-cmsgpack 0.4.0'
@@ -318,9 +319,11 @@ for k, f in next, cfuncs(py.math) do M[k] = f end
 
 -- the sandboxes ---------------------------------------------------------------------------
 local STRING = protect(string)
+local CJSON = protect(cjson)
+cjson.new = function() return CJSON end
 local shared = {
   string = STRING, table = protect(T), math = protect(M), coroutine = protect(CO),
-  cjson = protect(cjson), cmsgpack = protect(cmsgpack), bit = protect(cfuncs(py.bit)),
+  cjson = CJSON, cmsgpack = protect(cmsgpack), bit = protect(cfuncs(py.bit)),
   struct = protect(cfuncs(py.struct)),
 }
 local BUILTINS = {'xpcall', 'tostring', 'setmetatable', 'next', 'assert', 'tonumber',

@@ -88,6 +88,16 @@ def test_sandbox(client):
     # nothing a script does leaks into the next one
     client.send("EVAL", "pcall(function() string.x = 1 end) KEYS[5] = 'x' return 1", "0")
     assert client.send("EVAL", "return {string.x == nil, KEYS[5] == nil}", "0") == [1, 1]
+    # no builtin hands out the table behind a read-only one
+    for script in ("local _, real = pairs(string) real.x = 1",
+                   "local _, real = pairs(_G) real.x = 1",
+                   "local j = cjson.new() j.x = 1",
+                   "getmetatable('').__index.x = 1",
+                   "getmetatable(_G).x = 1",
+                   "local k, v = next(_G) rawset(_G, k, 1)"):
+        assert "Attempt to modify a readonly table" in err(client.send("EVAL", script, "0")), (
+            script)
+    assert client.send("EVAL", "return {string.x == nil, cjson.x == nil}", "0") == [1, 1]
 
 
 def test_shebang_flags(client):
