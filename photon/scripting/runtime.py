@@ -23,6 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from photon.commands import blocking as blocking_mod
+from photon.commands.dispatch import call
 from photon.commands.table import COMMANDS, Command
 from photon.errors import RedisError
 from photon.scripting import libs
@@ -299,24 +300,32 @@ class Scripting:
                 return True, b"ERR Write commands are not allowed from read-only scripts."
             if server.role == "replica":
                 return True, b"READONLY You can't write against a read only replica."
+        if server.command_checks or (cmd.write and server.write_checks):
+            failed = self._checks(client, cmd, argv)
+            if failed is not None:
+                return True, failed
+        reply = call(client, cmd, argv)
+        if isinstance(reply, RedisError):
+            return True, error_text(reply.message.encode("utf-8", "surrogateescape"))
+        return False, self.to_lua.convert(reply, client.resp3)
+
+    def _checks(self, client: "Client", cmd: Command, argv: list[bytes]) -> bytes | None:
+        """The server's own checks (shard range, quorum...), except placing the command on a
+        replica's master: the whole script was placed already."""
+        server = self.server
         checks = server.command_checks + server.write_checks if cmd.write else \
             server.command_checks
         for check in checks:
-            if check == server._replica_check:  # the whole EVAL was placed already
+            if check == server._replica_check:
                 continue
             verdict = check(client, cmd, argv)
             if verdict is not None:
                 if isinstance(verdict, RedisError):
                     verdict = verdict.message
                 if not isinstance(verdict, str):
-                    return True, b"ERR command refused inside a script"
-                return True, error_text(verdict.encode("utf-8", "surrogateescape"))
-        from photon.commands.dispatch import call
-
-        reply = call(client, cmd, argv)
-        if isinstance(reply, RedisError):
-            return True, error_text(reply.message.encode("utf-8", "surrogateescape"))
-        return False, self.to_lua.convert(reply, client.resp3)
+                    return b"ERR command refused inside a script"
+                return error_text(verdict.encode("utf-8", "surrogateescape"))
+        return None
 
     def _log(self, *args: Any) -> None:
         if len(args) < 2:
