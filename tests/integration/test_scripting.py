@@ -232,3 +232,26 @@ def test_script_kill_and_busy_texts(r):
         r.script_kill()
     with pytest.raises(redis.ResponseError, match="NOTBUSY"):
         r.execute_command("FUNCTION", "KILL")
+
+
+def test_blocked_clients_are_served_after_the_script(shared_photon, r):
+    """A client blocked on a list sees nothing of what a script pushed and popped again, and
+    gets what a script left only once the script is over."""
+    results = []
+
+    def blpop():
+        with shared_photon.client() as c:
+            results.append(c.blpop(["queue"], timeout=10))
+
+    waiter = threading.Thread(target=blpop)
+    waiter.start()
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 1, what="BLPOP blocked")
+    assert r.eval("redis.call('rpush', KEYS[1], 'inside') return redis.call('lpop', KEYS[1])",
+                  1, "queue") == b"inside"
+    time.sleep(0.1)
+    assert results == []
+    assert r.eval("redis.call('rpush', KEYS[1], 'a', 'b') return redis.call('llen', KEYS[1])",
+                  1, "queue") == 2
+    waiter.join(10)
+    assert results == [(b"queue", b"a")]
+    assert r.lrange("queue", 0, -1) == [b"b"]
