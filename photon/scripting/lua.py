@@ -44,21 +44,18 @@ local function cfuncs(t)
 end
 
 -- errors raised by Python (C) functions arrive as userdata: turn them into what Redis's
--- C functions raise (a {err=...} table, or a message placed at the caller's line)
+-- C functions raise (a {err=...} table, or a message already placed at the script's line)
 local unwrap = asf(py.unwrap)
-local function materialize(e, lvl)
-  if type(e) ~= 'userdata' then return e end
+local gsub = string.gsub
+local function materialize(e)
+  local te = type(e)
+  if te == 'string' then  -- a C function's error placed on one of our lines: no line, as C
+    return (gsub(e, '^photon:%d+: ', ''))
+  end
+  if te ~= 'userdata' then return e end
   local kind, msg = unwrap(e)
   if kind == 'table' then return {err = msg} end
-  if kind == 'string' then
-    if lvl then
-      local i = getinfo(lvl + 1, 'Sl')
-      if i and i.currentline > 0 and i.source ~= SOURCE then
-        return i.short_src .. ':' .. i.currentline .. ': ' .. msg
-      end
-    end
-    return msg
-  end
+  if kind == 'string' then return msg end
   return e
 end
 
@@ -139,7 +136,7 @@ S.setmetatable = function(...)
 end
 local function pcall_result(ok, ...)
   if ok then return true, ... end
-  local e = ...
+  local e = materialize((...))
   if type(e) == 'table' then
     local m = e.err
     local tm = type(m)
@@ -147,16 +144,9 @@ local function pcall_result(ok, ...)
   end
   return false, e
 end
-local function pcall_handler(e) return materialize(e, 3) end
-S.pcall = function(f, ...)
-  local n = select('#', ...)
-  if n == 0 then return pcall_result(xpcall(f, pcall_handler)) end
-  if type(f) ~= 'function' then return pcall_result(pcall(f, ...)) end
-  local args = pack(...)
-  return pcall_result(xpcall(function() return f(unpack(args, 1, n)) end, pcall_handler))
-end
+S.pcall = function(...) return pcall_result(pcall(...)) end
 S.xpcall = function(f, h)
-  return xpcall(f, function(e) return h(materialize(e, 3)) end)
+  return xpcall(f, function(e) return h(materialize(e)) end)
 end
 
 local function resume_result(ok, ...)
@@ -231,31 +221,20 @@ local function loaders(env)
   return ls, ld
 end
 
--- Redis's error handler ------------------------------------------------------------------
-local function err_handler(err)
-  err = materialize(err, 3)
-  local level = 2
-  local i = getinfo(level, 'nSl')
-  while i and (i.what == 'C' or i.source == SOURCE) do
-    level = level + 1
-    i = getinfo(level, 'nSl')
-  end
-  if type(err) ~= 'table' then
-    err = {err = 'ERR ' .. tostring(err)}
-  end
-  if i then
-    err['source'] = i.source
-    err['line'] = i.currentline
-  end
-  return err
-end
+-- Redis's error handler, a chunk of its own laid out as Redis's @err_handler_def (an error
+-- inside it reports that line, as in Redis); frames of C functions and of this bootstrap are
+-- passed over to name the script's line
+local err_handler = loadstring(py.err_handler_source, '@err_handler_def')(getinfo, materialize,
+                                                                         SOURCE)
 
 -- the script time limit (a count hook, as Redis's) ------------------------------------------
 local time_check = asf(py.time_check)
 local kill_message
 local function killed_hook()
   local i = getinfo(2, 'S')
-  if i and i.source ~= SOURCE then error({err = kill_message}) end
+  if i and i.source ~= SOURCE and i.source ~= '@err_handler_def' then
+    error({err = kill_message})
+  end
 end
 local function count_hook()
   local m = time_check()
@@ -383,7 +362,7 @@ function api.run(fn, keys, args, for_eval, limited)
   return ok, r
 end
 
-local function load_handler(e) return materialize(e, 3) end
+local function load_handler(e) return materialize(e) end
 function api.load_library(fn, limited)
   FN_MT.__index = LOAD_G
   backing[FN_ENV] = LOAD_G
@@ -396,9 +375,32 @@ function api.load_library(fn, limited)
 end
 
 function api.isfunction(f) return type(f) == 'function' end
+function api.where()
+  local i = getinfo(3, 'Sl')  -- 1: here, 2: the Python function, 3: the line calling it
+  if i and i.currentline > 0 and i.source ~= SOURCE then
+    return i.short_src .. ':' .. i.currentline .. ': '
+  end
+  return ''
+end
 function api.isnull(v) return v == null end
 
 return api
+"""
+
+
+ERR_HANDLER = b"""local getinfo, materialize, SOURCE = ...
+local type, tostring = type, tostring
+return function(err)
+  err = materialize(err)
+  local level = 2
+  local i = getinfo(level, 'nSl')
+  while i and (i.what == 'C' or i.source == SOURCE) do level = level + 1 i = getinfo(level, 'nSl') end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}  end  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end  return err
+end
 """
 
 
@@ -420,6 +422,7 @@ class LuaEngine:
             if isinstance(value, dict):
                 value = lua.table_from({k.encode(): v for k, v in value.items()})
             py[name.encode()] = value
+        py[b"err_handler_source"] = ERR_HANDLER
         loader = lua.globals().loadstring
         chunk = loader(BOOTSTRAP.encode(), b"=photon")
         if isinstance(chunk, tuple):  # pragma: no cover - a bug in the bootstrap
@@ -429,6 +432,7 @@ class LuaEngine:
         self._compile = self.api.compile
         self.run = self.api.run
         self.load_library = self.api.load_library
+        self.where = self.api.where
 
     def compile(self, code: bytes, chunkname: bytes, for_eval: bool) -> tuple[Any, bytes | None]:
         """(function, None) or (None, Lua's error message)."""

@@ -189,7 +189,9 @@ class Scripting:
             def wrapper(*args):
                 try:
                     return fn(*args)
-                except LuaRaise:
+                except LuaRaise as e:
+                    if not e.table:  # luaL_error: the message names the calling line
+                        e.message = self.engine.where() + e.message
                     raise
                 except Exception as e:  # a bug here must not take the server down
                     log.exception("scripting callback failed")

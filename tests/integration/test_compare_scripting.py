@@ -229,6 +229,22 @@ ERRORS = SETUP + [
     E("#!lua flags=no-writes,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 3"),
     E("#!lua flags=NO-WRITES\nreturn 1"), E("#!lua\nerror('second line')"),
     ("EVAL_RO", "#!lua\nreturn 1", "0"), ("EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0"),
+    E("error(setmetatable({}, {__newindex = function() error('x') end}))"), E("error(redis)"),
+    E("local co = coroutine.wrap(function() error('inner') end) co()"),
+    E("local co = coroutine.wrap(function() redis.call('nosuch') end) co()"),
+    E("return cjson.decode('{')"), E("local x = cjson.decode('{')"),
+    E("return {pcall(cjson.decode, '{')}"), E("return {pcall(function(a) error('lvl2', 2) end, 1)}"),
+    E("return {pcall(function() error('lvl2', 2) end)}"),
+    E("local function f() error('lvl2', 2) end\nlocal function g()\n f()\nend\ng()"),
+    E("return {pcall(function(a) return cjson.decode(a) end, '{')}"),
+    E("return {pcall(function(a) local x = cjson.decode(a) return x end, '{')}"),
+    E("return {pcall(function(a) return bit.band(a) end, 'x')}"),
+    E("return {pcall(function(a) return math.random(a) end, 0)}"),
+    E("return {xpcall(function() return struct.pack('q') end, function(e) return e end)}"),
+    E("local ok, e = pcall(function(a) redis.call(a) end, 'nosuch') return e"),
+    E("return redis.status_reply('a\\0b')"), E("return redis.error_reply('a\\0b')"),
+    E("return {err = 'a\\0b'}"), E("return {ok = 'a\\0b'}"), E("error('a\\0b')"),
+    E("return {1, 2, {err = 'x\\0y'}}"), E("return string.rep('x', -1)"),
 ]
 
 # --- the sandbox ----------------------------------------------------------------------------------
