@@ -5,17 +5,29 @@ and one for FUNCTION libraries. The bootstrap below (Lua, chunk name ``=photon``
 
 * Redis 7.0.15 makes its globals and every library table read-only (a patched Lua). Stock Lua
   cannot, so each protected table is an empty proxy whose metatable reads through to the real
-  table and refuses writes with Redis's "Attempt to modify a readonly table"; the few builtins
-  that bypass metatables (rawset, rawget, next, pairs, setmetatable, getmetatable,
-  table.insert/remove/sort) are wrapped to treat a proxy as its table.
+  table and refuses writes with Redis's "Attempt to modify a readonly table"; the builtins that
+  bypass metatables (rawset, rawget, next, pairs, setmetatable, getmetatable,
+  table.insert/remove/sort) are wrapped to treat a proxy as its table, never handing it out.
 * Reading a missing global raises "Script attempted to access nonexistent global variable".
 * The globals are exactly Redis's (no os, io, print, require, dofile, getfenv, setfenv...);
   loadstring/load compile into the sandbox and refuse bytecode.
+* The redis API and the C libraries (cjson, cmsgpack, bit, struct, math.random) are Python
+  functions made real Lua C functions (``python.as_function``): a C function keeps its
+  caller's frame even in ``return redis.call(...)``, so errors name the script line as in
+  Redis. They raise Python exceptions, which reach Lua as userdata; every place that catches
+  an error (the error handler, pcall, xpcall, coroutine.resume) turns them back into what
+  Redis raises: a {err=...} table, or a message placed at the calling line.
 * pcall turns a Redis error table into its message, as Redis's own pcall does.
-* Errors go through Redis's error handler: a table {err=..., source=..., line=...} naming the
-  script line (frames of C functions and of this bootstrap are skipped).
-* Python callbacks are only ever upvalues of the bootstrap's closures: scripts cannot reach
-  them, and attribute access on Python objects is refused anyway.
+* Errors go through Redis's error handler (its own chunk, ``@err_handler_def``, laid out as
+  Redis's): a table {err=..., source=..., line=...} naming the script line.
+* Python callbacks are only ever reachable as those C functions, and attribute access on
+  Python objects is refused anyway.
+
+Known differences, all from wrappers being Lua functions where Redis's are C: an argument
+error raised by a wrapped builtin called in a tail position (``return pairs(nil)``) names no
+line; ``pcall(error, msg, 2)`` places the message nowhere instead of at the script line; a
+library error inside ``coroutine.wrap`` carries one position prefix where Redis writes two;
+and lupa reads -0 as 0, so ``redis.call('echo', -0)`` sends "0".
 """
 from __future__ import annotations
 
@@ -197,7 +209,8 @@ local function loaders(env)
             got(select('#', ...) > 0, src) .. ')', 2)
     end
     src = tostring(src)
-    if sbyte(src, 1) == 27 then return nil, 'bytecode loading is not allowed' end
+    -- as Redis's Lua: a binary chunk is read as source text (and fails as text does)
+    if sbyte(src, 1) == 27 then return loadstring(' ' .. src, name or src) end
     local f, e = loadstring(src, name)
     if f then setfenv(f, env) end
     return f, e
@@ -436,8 +449,8 @@ class LuaEngine:
 
     def compile(self, code: bytes, chunkname: bytes, for_eval: bool) -> tuple[Any, bytes | None]:
         """(function, None) or (None, Lua's error message)."""
-        if code[:1] == b"\x1b":
-            return None, chunkname.lstrip(b"@=") + b": bytecode loading is not allowed"
+        if code[:1] == b"\x1b":  # as Redis's Lua: a binary chunk is read (and fails) as text
+            code = b" " + code
         result = self._compile(code, chunkname, for_eval)
         if isinstance(result, tuple):
             return None, result[1]

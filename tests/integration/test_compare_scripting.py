@@ -625,3 +625,16 @@ def test_function_dump_is_redis_bytes(pair):
     p.check("FUNCTION", "RESTORE", payload)
     p.check("FUNCTION", "RESTORE", payload, "REPLACE")
     p.assert_same()
+
+
+def test_bytecode_is_read_as_text(pair):
+    """Redis's Lua refuses binary chunks by reading them as source text."""
+    p = pair()
+    p.check(*E("local f, e = loadstring(string.dump(function() return 1 end)) return e"))
+    p.check(*E("local f, e = loadstring('\\27Lua') return e"))
+    p.check(*E("local f, e = load(function() return nil end) return {f == nil, e}"))
+    bytecode = decode(p.r.call(*E("return string.dump(function() return 1 end)")))
+    p.check("EVAL", bytecode, "0")
+    p.check("SCRIPT", "LOAD", bytecode)
+    p.check("FUNCTION", "LOAD", b"#!lua name=bc\n" + bytecode)
+    p.assert_same()
