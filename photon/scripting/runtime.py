@@ -29,7 +29,7 @@ from photon.errors import RedisError
 from photon.scripting import libs
 from photon.scripting.convert import ToLua, ToReply, error_text
 from photon.scripting.functions import (
-    ALLOW_CROSS_SLOT, FLAG_NAMES, NO_CLUSTER, NO_WRITES, Functions, LuaRaise,
+    FLAG_NAMES, NO_CLUSTER, NO_WRITES, Functions, LuaRaise, split_args,
 )
 from photon.scripting.libs import fmt_g, lua_type
 from photon.scripting.lua import LuaEngine
@@ -46,7 +46,6 @@ REDIS_VERSION_NUM = 0x07000F
 DEFAULT_TIME_LIMIT_MS = 5000
 COMPAT_MODE = 1 << 30  # a script without a shebang line (Redis's EVAL compatibility mode)
 EVAL_FLAG_NAMES = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
-_ = ALLOW_CROSS_SLOT
 
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 _ACL_TEXTS = {
@@ -97,8 +96,6 @@ def shebang_flags(body: bytes) -> tuple[int, int]:
     end = body.find(b"\n")
     if end < 0:
         raise RedisError("ERR Invalid script shebang")
-    from photon.scripting.functions import split_args
-
     parts = split_args(body[:end])
     if not parts:
         raise RedisError("ERR Invalid engine in script shebang")

@@ -331,6 +331,19 @@ SANDBOX = [
     E("return assert(false, 'failed')"), E("return assert(nil)"),
     E("return tostring(nil) .. tostring(true)"), E("return type(_G)"), E("return type(redis)"),
     E("return #KEYS", ["a", "b"]),
+    E("local function f(n) return f(n + 1) + 1 end return f(1)"),
+    E("local t = {} setmetatable(t, {__index = function(t, k) return t[k] end}) return t.x"),
+    E("local function f(n) if n == 0 then return 0 end return f(n - 1) end return f(100000)"),
+    E("return string.rep('x', 1024 * 1024):len()"), E("return #string.format('%099d', 7)"),
+    E("return string.format('%d', 2^53)"),
+    E("return string.format('%5.1f|%-5s|%x', 3.14159, 'ab', 255)"),
+    E("return {string.match('key:123', '(%a+):(%d+)')}"),
+    E("return {tostring(1/0), tostring(-1/0), tostring(0/0)}"),
+    E("return {math.min(3, 1, 2), math.pow(2, 10), math.log(1), math.exp(0), math.modf(3.7)}"),
+    E("return {math.floor(2^31 + 0.5), 2^31 % 7, -7 % 3, 7 % -3}"),
+    E("return {table.getn({1, 2, 3}), table.maxn({1, 2, [10] = 3})}"),
+    E("return {string.find('a.b', '.', 1, true)}"),
+    E("return #redis.sha1hex(string.rep('x', 100000))"),
 ]
 
 # --- the redis API ----------------------------------------------------------------------------------
