@@ -34,17 +34,18 @@ _CROSS_PROTOCOL = (b"post", b"host:")
 
 
 def _arg_text(arg: bytes, limit: int) -> str:
-    return arg[:limit].decode("utf-8", "surrogateescape")
+    """An argument as Redis's ``%.*s`` echoes it: at most ``limit`` bytes, up to a NUL."""
+    return arg[:limit].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def unknown_command(argv: list[bytes]) -> str:
-    args = ""
+    args = b""
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'%s' " % _arg_text(a, 128 - len(args))
-    return "ERR unknown command '%s', with args beginning with: %s" % (_arg_text(argv[0], 128),
-                                                                      args)
+        args += b"'%s' " % a[:128 - len(args)].split(b"\0", 1)[0]
+    return "ERR unknown command '%s', with args beginning with: %s" % (
+        _arg_text(argv[0], 128), args.decode("utf-8", "surrogateescape"))
 
 
 def resolve(argv: list[bytes]) -> Command:

@@ -885,6 +885,9 @@ CONNECTION = [
     ("HELLO", "2", "AUTH", "baduser", "pw", "SETNAME", "bad name"), ("HELLO", "99999999999999999999"),
     ("AUTH", "pw"), ("AUTH", "default", "pw"), ("AUTH", "nosuchuser", "pw"), ("AUTH",),
     ("AUTH", "a", "b", "c"),
+    # unknown commands echo at most 128 bytes of arguments, each cut at a NUL (C's %.*s)
+    ("FOO", b"\x00\xff", "a"), (b"\x00FOO",), (b"F\x00OO", "x"), ("FOO", "caf\u00e9" * 40, "b"),
+    ("FOO", "x" * 200), ("FOO", *["abcdefghij"] * 20), ("CLIENT", b"FO\x00O"),
 ]
 
 
