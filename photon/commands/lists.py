@@ -462,6 +462,7 @@ def ltrim(c, argv):
     else:
         lo, hi = r
         if lo == 0 and hi == size:
+            coll.touch()  # Redis signals the key modified even when nothing is trimmed
             return OK
         for i in range(lo):
             coll.delete(_pack(m.head + i))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import sys
 from collections.abc import Iterator
 from itertools import islice
 
@@ -558,7 +559,8 @@ def _lex_iter(coll: Collection, rng: LexRange, reverse: bool) -> Iterator[tuple[
 def _limited(it, offset: int, limit: int) -> list:
     if offset < 0:
         return []
-    return list(islice(it, offset, None if limit < 0 else offset + limit))
+    stop = offset + limit
+    return list(islice(it, offset, None if limit < 0 or stop > sys.maxsize else stop))
 
 
 RANK, SCORE, LEX = 0, 1, 2

@@ -1404,6 +1404,8 @@ def _by(*cmd):
     ([("SET", "w", "1")], _by("BITOP", "NOT", "w", "w"), True),
     ([("SET", "w", "1")], _by("GETEX", "w", "PERSIST"), False),
     ([("SET", "w", "1")], _by("GETEX", "w", "EX", "100"), True),
+    ([("RPUSH", "w", "a")], _by("LTRIM", "w", "0", "-1"), True),  # trims nothing, still signals
+    ([], _by("LTRIM", "w", "0", "-1"), False),
 ])
 def test_watch(pair, setup, disturb, abort):
     _watch_scenario(pair, pair.resp, setup, disturb, abort)
