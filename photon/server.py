@@ -19,6 +19,7 @@ from photon.client import Client
 from photon.config import Settings, parse_addr, parse_shard_range
 from photon.durability import Durability
 from photon.errors import ConfigError
+from photon.keyspace.journal import Journal
 from photon.keyspace.keyspace import Keyspace
 from photon.keyspace import maintenance
 from photon.stats import SlowLog, Stats
@@ -85,13 +86,25 @@ def open_engines(config: Settings, node_id: str) -> list[Engine]:
     return engines
 
 
+def open_journal(config: Settings, node_id: str) -> Engine:
+    """The small LevelDB holding the intent of a cross-shard commit (keyspace/journal.py)."""
+    from photon.storage.leveldb import LevelDBEngine
+
+    return LevelDBEngine(Path(config.data_dir) / node_id / "journal", cache_mb=1)
+
+
 class Server:
     def __init__(self, config: Settings, engines: list[Engine] | None = None,
                  node_id: str | None = None) -> None:
         self.config = config
         self.node_id = node_id or resolve_node_id(config)
-        self.engines = engines if engines is not None else open_engines(config, self.node_id)
-        self.keyspace = Keyspace(self.engines, config.databases)
+        journal = None
+        if engines is None:
+            engines = open_engines(config, self.node_id)
+            journal = Journal(open_journal(config, self.node_id))
+            journal.recover(engines)
+        self.engines = engines
+        self.keyspace = Keyspace(self.engines, config.databases, journal)
         self.shard_range = parse_shard_range(config.shard_range, len(self.engines))
         self.durability = Durability(self.keyspace, config.appendfsync)
         self.stats = Stats()
@@ -210,6 +223,8 @@ class Server:
         self.durability.close()
         for engine in self.engines:
             engine.close()
+        if self.keyspace.journal is not None:
+            self.keyspace.journal.engine.close()
         log.info("PhotonDB is now ready to exit, bye bye...")
 
     async def _cron(self) -> None:

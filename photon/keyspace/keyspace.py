@@ -1,8 +1,9 @@
 """The keyspace: Redis keys of every type over one engine per shard.
 
 Commands read and write through it. Writes collect in an overlay until the command (or a whole
-EXEC) ends; ``commit`` then applies each shard's share as one atomic engine write, so a crash
-never leaves half a command, and reads inside the command see its own writes.
+EXEC) ends; ``commit`` then applies each shard's share as one atomic engine write (through the
+journal when there are several), so a crash never leaves half a command, and reads inside the
+command see its own writes.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from photon.cluster.slots import shard_mapper
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import HEAD_SIZE, STRING, Meta
+from photon.keyspace.journal import Journal
 from photon.storage.engine import Engine
 
 _COUNTS = struct.Struct(">qq")
@@ -47,8 +49,10 @@ CommitHook = Callable[[int, dict[bytes, bytes | None]], None]
 
 
 class Keyspace:
-    def __init__(self, engines: list[Engine], databases: int = 16) -> None:
+    def __init__(self, engines: list[Engine], databases: int = 16,
+                 journal: Journal | None = None) -> None:
         self.databases = databases
+        self.journal = journal
         self.shards = [Shard(i, e, databases) for i, e in enumerate(engines)]
         self.engines = engines
         self.shard_of = shard_mapper(len(engines))
@@ -123,8 +127,14 @@ class Keyspace:
                 shard.dirty_dbs.clear()
             for hook in self.commit_hooks:
                 hook(index, ops)
-            shard.engine.write(ops)
+        journal = self.journal if len(pending) > 1 else None
+        if journal is not None:
+            journal.begin(pending)
+        for index, ops in pending.items():
+            self.shards[index].engine.write(ops)
             self.written_shards.add(index)
+        if journal is not None:
+            journal.end()
 
     def rollback(self) -> None:
         """Forget the overlay after a command failed half-way, and re-read the counts."""
