@@ -47,9 +47,8 @@ def test_defaults_keep_data_under_dot_data_and_a_stable_node_id(tmp_path):
         assert proc.wait(timeout=20) == 0
     node_id = (tmp_path / "data" / "node-id").read_text().strip()
     assert len(node_id) == 40
-    assert sorted(p.name for p in (tmp_path / "data" / node_id).iterdir())[:2] == [
-        "layout.json", "shard-000"]
-    assert len(list((tmp_path / "data" / node_id).glob("shard-*"))) == 16
+    assert sorted(p.name for p in (tmp_path / "data" / node_id).iterdir()) == [
+        "journal", "layout.json", *(f"shard-{i:03d}" for i in range(16))]
 
 
 def test_shard_count_cannot_change_under_existing_data(tmp_path):
