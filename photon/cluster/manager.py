@@ -2,8 +2,10 @@
 
 Inside a running node (a ClusterState that belongs to a server) a write goes through the
 node's own command gate, so it is applied and acknowledged by the same quorum machinery
-clients use. Outside one (a program that built a ClusterState and joined a cluster), writes go
-to the shard's master and reads to one of its replicas over RESP.
+clients use. Outside one (a program that built a ClusterState and joined a cluster), a shard's
+writes and reads go over RESP to one of its replicas (which forwards the writes to the master
+and reads its own writes back), or to the master when read replicas are off or the replica
+was lost.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class ReplicationManager:
                  ) -> None:
         self.cluster = cluster
         self._conns: dict[str, RespConnection] = {}
+        self._homes: dict[int, str] = {}  # shard -> id of the node used for it
         if cluster.server is not None and password is None:
             from photon.security import links
 
@@ -56,33 +59,48 @@ class ReplicationManager:
         if len(nodes) < cluster.config.write_quorum:
             raise QuorumError(f"shard {shard} has {len(nodes)} of "
                               f"{cluster.config.write_quorum} copies online")
-        master = cluster.master_of(shard)
-        if master is None:
-            raise QuorumError(f"shard {shard} has no master")
         try:
-            await self._call(master, b"SET", key, value)
+            await self._on_home(shard, b"SET", key, value)
         except RedisError as e:
             if e.message.startswith("NOQUORUM"):
                 raise QuorumError() from None
             raise
 
     async def read(self, key: bytes | str) -> bytes | None:
-        """The value of key, from a replica when read replicas are enabled (load spreading)."""
+        """The value of key, from a replica when read replicas are enabled (load spreading),
+        never older than this manager's own writes."""
         key = key.encode() if isinstance(key, str) else key
-        cluster = self.cluster
-        shard = cluster.calculate_shard(key)
-        replicas = cluster.replicas_of(shard) if cluster.config.enable_read_replicas else []
-        for node in random.sample(replicas, len(replicas)):
-            try:
-                return await self._call(node, b"GET", key)
-            except (OSError, ConnectionError):
-                continue
-        if cluster.server is not None:
+        if self.cluster.server is not None:
+            # this node's gate: a replica node serves it when in step, else its master does
             return await self._local(b"GET", key)
-        master = cluster.master_of(shard)
-        if master is None:
-            raise RedisError(f"CLUSTERDOWN shard {shard} has no reachable node")
-        return await self._call(master, b"GET", key)
+        return await self._on_home(self.cluster.calculate_shard(key), b"GET", key)
+
+    def _home(self, shard: int) -> NodeInfo:
+        """The node this manager sends a shard's writes and reads to: with read replicas on,
+        a replica picked once (spreading load over managers). The replica forwards writes to
+        the master and serves reads on that same connection only once it has applied them,
+        so the manager reads its own writes; a different replica would not know them."""
+        cluster = self.cluster
+        node = cluster.nodes.get(self._homes.get(shard, ""))
+        if node is None or not node.connected:
+            replicas = cluster.replicas_of(shard) if cluster.config.enable_read_replicas else []
+            node = random.choice(replicas) if replicas else cluster.master_of(shard)
+            if node is None:
+                raise RedisError(f"CLUSTERDOWN shard {shard} has no reachable node")
+            self._homes[shard] = node.id
+        return node
+
+    async def _on_home(self, shard: int, *argv: bytes):
+        node = self._home(shard)
+        try:
+            return await self._call(node, *argv)
+        except (OSError, ConnectionError):
+            master = self.cluster.master_of(shard)
+            if master is None or master.id == node.id:
+                raise
+        # The replica is gone: from now on the master, which holds every write made so far.
+        self._homes[shard] = master.id
+        return await self._call(master, *argv)
 
     async def close(self) -> None:
         for conn in self._conns.values():

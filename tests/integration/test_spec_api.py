@@ -122,3 +122,35 @@ def test_spec_api_with_passwords(photon_factory):
 
     asyncio.run(scenario())
     assert replicas[0].client(password="pw").get("user:1") == b"v"
+
+
+def _get_calls(node) -> int:
+    return node.client().info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+
+
+def test_manager_reads_its_own_writes_from_a_replica_and_survives_losing_it(group):
+    """From outside the cluster the manager sends a shard's writes and reads through one
+    replica (which forwards writes to the master and answers reads only once it applied
+    them): 300 write-then-read pairs under a competing writer all see their own value, the
+    reads are served by that replica, not the master, and when the replica dies the manager
+    carries on through the master."""
+    master, replicas = group
+    before = {n.port: _get_calls(n) for n in (master, *replicas)}
+
+    async def scenario():
+        cluster = ClusterState("client", ReplicationConfig())
+        await join(cluster, f"127.0.0.1:{master.port}")
+        manager = ReplicationManager(cluster)
+        noise = master.client()
+        for i in range(300):
+            noise.set("noise", "x" * 2000)  # keeps the replication stream busy
+            await manager.write(b"ryw", b"%d" % i)
+            assert await manager.read(b"ryw") == b"%d" % i
+        home = [r for r in replicas if _get_calls(r) > before[r.port]]
+        assert len(home) == 1 and _get_calls(master) == before[master.port]
+        home[0].kill()
+        await manager.write(b"ryw", b"after")
+        assert await manager.read(b"ryw") == b"after"
+        await manager.close()
+
+    asyncio.run(scenario())
