@@ -336,9 +336,15 @@ class Server:
         if self.watchers:
             for dbkey in touched:
                 for c in self.watchers.get(dbkey, ()):
+                    if c.watched.get(dbkey, False) is None and not self._exists(dbkey):
+                        c.watched[dbkey] = False  # already expired at WATCH, now deleted
+                        continue
                     c.watch_dirty = True
         for hook in self.touch_hooks:
             hook(touched)
+
+    def _exists(self, dbkey: tuple[int, bytes]) -> bool:
+        return self.keyspace.raw_meta(*dbkey)[2] is not None
 
     def touch_all(self, db: int | None = None) -> None:
         """FLUSHDB/FLUSHALL: every watched key in the database counts as modified."""

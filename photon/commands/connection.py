@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 
 from photon import REDIS_VERSION
+from photon.commands.blocking import blocking
 from photon.commands.keys import c_string, select_db
+from photon.commands.server import subcommand_syntax_error
 from photon.commands.table import COMMANDS, command, container
 from photon.errors import RedisError, syntax
 from photon.protocol.reply import OK, PONG, Status, Verbatim
-from photon.util.numbers import string2ll
+from photon.util.numbers import parse_int, string2ll
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 
@@ -278,6 +280,20 @@ def _kill(c, victim) -> None:
         c.closing = True
     else:
         victim.close()
+
+
+@command("client|unblock", -3, "admin noscript loading stale", 0, 0, 0)
+def client_unblock(c, argv):
+    if len(argv) > 4:
+        raise subcommand_syntax_error(argv)
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            raise RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = reason == b"error"
+    target = c.server.clients.get(parse_int(argv[2]))
+    return int(target is not None and blocking(c.server).unblock(target, error))
 
 
 @command("client|help", 2, "loading stale", 0, 0, 0)

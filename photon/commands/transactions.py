@@ -88,7 +88,8 @@ def watch(c, argv):
         if dbkey in c.watched:
             continue
         _, _, raw = ks.raw_meta(c.db, key)
-        c.watched[dbkey] = raw is not None and ks.is_live(raw)
+        # True: live; None: present but already expired (its deletion is no change); False
+        c.watched[dbkey] = None if raw is not None and not ks.is_live(raw) else raw is not None
         server.watchers.setdefault(dbkey, set()).add(c)
     return OK
 

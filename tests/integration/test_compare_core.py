@@ -1428,6 +1428,49 @@ def test_watch_expired_at_watch_time(pair):
     pair.assert_same()
 
 
+@pytest.mark.parametrize("recreate", [False, True])
+def test_watch_expired_at_watch_time_then_swept(pair, recreate):
+    """The active expiry deleting a key that was already expired at WATCH time is no change
+    (EXEC runs); writing the key again afterwards is one (EXEC aborts)."""
+    pair.check("SET", "ws", "1", "PX", "1")
+    time.sleep(0.01)
+    pair.check("WATCH", "ws")
+    # until each server's active expiry has deleted it (DEBUG OBJECT does not expire keys)
+    assert wait_until(lambda: pair.p.call("DEBUG", "OBJECT", "ws").startswith(b"-")
+                      and pair.r.call("DEBUG", "OBJECT", "ws").startswith(b"-"), timeout=5)
+    if recreate:
+        other = pair.other(pair.resp)
+        other.check("SET", "ws", "2")
+        pair.mismatches += other.mismatches
+        other.close()
+    pair.check("MULTI")
+    pair.check("PING")
+    reply = pair.check("EXEC")
+    assert (reply in (b"*-1\r\n", b"_\r\n")) == recreate, reply
+    pair.assert_same()
+
+
+def test_client_unblock(pair):
+    """CLIENT UNBLOCK ends a blocked pop with its timeout reply or the UNBLOCKED error."""
+    pair.run([("CLIENT", "UNBLOCK"), ("CLIENT", "UNBLOCK", "x"), ("CLIENT", "UNBLOCK", "1", "x"),
+              ("CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"), ("CLIENT", "UNBLOCK", "999999"),
+              ("CLIENT", "UNBLOCK", "999999", "error")])
+    for reason, expect in (("TIMEOUT", (b"*-1\r\n", b"_\r\n")),
+                           ("ERROR", (b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",))):
+        blocked = pair.other(pair.resp)
+        ids = blocked.p.call("CLIENT", "ID"), blocked.r.call("CLIENT", "ID")
+        blocked.p.send(encode_request("BLPOP", "nolist", "0"))
+        blocked.r.send(encode_request("BLPOP", "nolist", "0"))
+        time.sleep(0.1)
+        assert pair.p.call("CLIENT", "UNBLOCK", ids[0][1:-2], reason) == b":1\r\n"
+        assert pair.r.call("CLIENT", "UNBLOCK", ids[1][1:-2], reason) == b":1\r\n"
+        got = blocked.p.read_reply(), blocked.r.read_reply()
+        assert got[0] == got[1] and got[0] in expect, got
+        assert pair.p.call("CLIENT", "UNBLOCK", ids[0][1:-2]) == b":0\r\n"
+        blocked.close()
+    pair.assert_same()
+
+
 # --- property-based comparisons -------------------------------------------------------
 
 _values = st.binary(min_size=0, max_size=12)
