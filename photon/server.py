@@ -245,8 +245,9 @@ class Server:
 
     def cron(self) -> None:
         self.stats.sample()
-        if self.active_expire:
-            maintenance.expire_cycle(self.keyspace)
+        pause = getattr(self, "pause", None)
+        if self.active_expire and (pause is None or pause.ended is None):
+            maintenance.expire_cycle(self.keyspace)  # held by CLIENT PAUSE, as Redis
         if self.keyspace.touched:
             self.keys_touched()
         maintenance.reclaim(self.keyspace)

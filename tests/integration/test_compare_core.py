@@ -888,6 +888,10 @@ CONNECTION = [
     # unknown commands echo at most 128 bytes of arguments, each cut at a NUL (C's %.*s)
     ("FOO", b"\x00\xff", "a"), (b"\x00FOO",), (b"F\x00OO", "x"), ("FOO", "caf\u00e9" * 40, "b"),
     ("FOO", "x" * 200), ("FOO", *["abcdefghij"] * 20), ("CLIENT", b"FO\x00O"),
+    ("CLIENT", "PAUSE"), ("CLIENT", "PAUSE", "abc"), ("CLIENT", "PAUSE", "-1"),
+    ("CLIENT", "PAUSE", "10", "x"), ("CLIENT", "PAUSE", "x", "x"),
+    ("CLIENT", "PAUSE", "1", "WRITE", "x"), ("CLIENT", "PAUSE", "0"), ("CLIENT", "PAUSE", "0", "write"),
+    ("CLIENT", "UNPAUSE", "x"), ("CLIENT", "UNPAUSE"),
 ]
 
 
@@ -1469,6 +1473,33 @@ def test_client_unblock(pair):
         assert pair.p.call("CLIENT", "UNBLOCK", ids[0][1:-2]) == b":0\r\n"
         blocked.close()
     pair.assert_same()
+
+
+@pytest.mark.parametrize("mode", ["WRITE", "ALL"])
+def test_client_pause(pair, mode):
+    """While paused, held commands answer after the pause, in order; with WRITE, reads
+    answer at once; CLIENT UNPAUSE ends it early."""
+    for conn in (pair.p, pair.r):
+        other = RawConn(conn.port)
+        try:
+            assert other.call("CLIENT", "PAUSE", "400", mode) == b"+OK\r\n"
+            started = time.monotonic()
+            conn.send(encode_request("SET", "paused", "1") + encode_request("GET", "paused"))
+            if mode == "WRITE":
+                assert other.call("GET", "paused") == b"$-1\r\n"
+                assert time.monotonic() - started < 0.3
+            assert conn.read_reply() == b"+OK\r\n" and conn.read_reply() == b"$1\r\n1\r\n"
+            assert time.monotonic() - started >= 0.35
+            other.call("CLIENT", "PAUSE", "10000", "WRITE")
+            started = time.monotonic()
+            conn.send(encode_request("DEL", "paused"))
+            time.sleep(0.1)
+            assert other.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+            assert conn.read_reply() == b":1\r\n"
+            assert time.monotonic() - started < 2
+        finally:
+            other.call("CLIENT", "UNPAUSE")
+            other.close()
 
 
 # --- property-based comparisons -------------------------------------------------------
