@@ -128,7 +128,9 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         return _reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE"
                                " / PING / QUIT / RESET are allowed in this context" % cmd.name)
     if c.multi is not None and argv[0].lower() not in _MULTI_RUNS_NOW:
-        c.multi.append((cmd, argv))
+        c.last_cmd = cmd  # CLIENT LIST cmd= names what was queued last, as Redis
+        if not (c.multi_dirty or c.watch_dirty):  # a doomed transaction keeps nothing
+            c.multi.append((cmd, argv))
         return QUEUED
     return call(c, cmd, argv)
 

@@ -944,6 +944,29 @@ def test_client_info_and_list(pair):
     pair.assert_same()
 
 
+@pytest.mark.parametrize("doomed", [False, True])
+def test_client_list_of_a_client_in_multi(pair, doomed):
+    """Seen from another client: cmd= names the last queued command, and multi= stops
+    counting once a WATCHed key changed (Redis queues nothing more for a doomed EXEC)."""
+    other = pair.other(pair.resp)
+    try:
+        ids = decode(pair.p.call("CLIENT", "ID")), decode(pair.r.call("CLIENT", "ID"))
+        pair.check("WATCH", "wl")
+        if doomed:
+            other.check("SET", "wl", "1")
+        pair.check("MULTI")
+        pair.check("GET", "wl")
+        pair.check("SET", "wl", "2")
+        seen = [_client_text(conn.call("CLIENT", "LIST", "ID", str(i)))
+                for conn, i in zip((other.p, other.r), ids)]
+        assert seen[0] == seen[1], seen
+        pair.check("EXEC")
+    finally:
+        other.close()
+    pair.mismatches += other.mismatches
+    pair.assert_same()
+
+
 def _exec_item(raw: bytes, index: int) -> bytes:
     """The raw bytes of one item of an EXEC array reply."""
     conn = _BytesConn(raw)
