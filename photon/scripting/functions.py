@@ -18,6 +18,7 @@ from photon.errors import RedisError
 from photon.keyspace.encoding import INTERNAL
 from photon.scripting import rdb
 from photon.scripting.libs import fmt_g, lua_type
+from photon.util.splitargs import split_args
 
 if TYPE_CHECKING:
     from photon.scripting.runtime import Scripting
@@ -109,68 +110,6 @@ class LibrarySet:
 
 def _s(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
-
-
-def split_args(line: bytes) -> list[bytes] | None:
-    """sdssplitargs: words, with "double" (escapes allowed) and 'single' quotes; None when a
-    quote is left open or not followed by a space."""
-    out: list[bytes] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i] in b" \n\r\t\f\v":
-            i += 1
-        if i >= n:
-            return out
-        cur = bytearray()
-        inq = insq = False
-        while True:
-            if inq:
-                if i >= n:
-                    return None
-                c = line[i]
-                if (c == 0x5C and i + 3 < n and line[i + 1] == 0x78
-                        and all(x in b"0123456789abcdefABCDEF" for x in line[i + 2:i + 4])):
-                    cur.append(int(line[i + 2:i + 4], 16))
-                    i += 3
-                elif c == 0x5C and i + 1 < n:
-                    i += 1
-                    cur += {0x6E: b"\n", 0x72: b"\r", 0x74: b"\t", 0x62: b"\b",
-                            0x61: b"\a"}.get(line[i], bytes((line[i],)))
-                elif c == 0x22:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\f\v":
-                        return None
-                    i += 1
-                    break
-                else:
-                    cur.append(c)
-            elif insq:
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
-                    i += 1
-                    cur.append(0x27)
-                elif c == 0x27:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\f\v":
-                        return None
-                    i += 1
-                    break
-                else:
-                    cur.append(c)
-            else:
-                if i >= n:
-                    break
-                c = line[i]
-                if c in b" \n\r\t\f\v":
-                    break
-                if c == 0x22:
-                    inq = True
-                elif c == 0x27:
-                    insq = True
-                else:
-                    cur.append(c)
-            i += 1
-        out.append(bytes(cur))
 
 
 def library_metadata(code: bytes) -> tuple[bytes, bytes, bytes]:

@@ -29,10 +29,11 @@ from photon.errors import RedisError
 from photon.scripting import libs
 from photon.scripting.convert import ToLua, ToReply, error_text
 from photon.scripting.functions import (
-    FLAG_NAMES, NO_CLUSTER, NO_WRITES, Functions, LuaRaise, split_args,
+    FLAG_NAMES, NO_CLUSTER, NO_WRITES, Functions, LuaRaise,
 )
 from photon.scripting.libs import fmt_g, lua_type
 from photon.scripting.lua import LuaEngine
+from photon.util.splitargs import split_args
 from photon.util.numbers import parse_int, string2ll
 
 if TYPE_CHECKING:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from photon.util.glob import compile_glob
+from photon.util.splitargs import split_args
 
 READ = 1
 WRITE = 2
@@ -581,8 +582,6 @@ class User:
                 raise RuleError("ENODEV")
             self.passwords.remove(h)
         elif op[:1] == b"(" and op[-1:] == b")":
-            from photon.protocol.parser import split_args
-
             selector = Selector()
             for arg in split_args(op[1:-1]) or []:
                 selector.apply(arg)

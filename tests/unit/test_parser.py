@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from photon.protocol.parser import RequestParser, split_args
+from photon.protocol.parser import RequestParser
 
 
 def encode(argv: list[bytes]) -> bytes:
@@ -156,16 +156,6 @@ def test_pending_counts_the_partial_request():
     assert parser.pending == 0
 
 
-@pytest.mark.parametrize("line,args", [
-    (b"", []), (b"   ", []), (b"a b", [b"a", b"b"]), (b"a\tb\x0bc", [b"a", b"b\x0bc"]),
-    (b'"a"', [b"a"]), (b'"a" "b"', [b"a", b"b"]), (b'"a"b', None), (b"'a'b", None),
-    (b'"\\x4"', [b"x4"]), (b'"\\x41\\x4a"', [b"AJ"]), (b"'\\x41'", [b"\\x41"]),
-    (b'"a\\', None), (b"'", None), (b'"', None), (b"a'b'", [b"ab"]), (b'a"b c"d', None),
-])
-def test_split_args(line, args):
-    assert split_args(line) == args
-
-
 # --- properties ---------------------------------------------------------------------------
 
 _arg = st.binary(max_size=40) | st.sampled_from([b"", b"\r\n", b"*1\r\n", b"$3", b"\x00"])
@@ -217,7 +207,6 @@ def test_property_broken_streams_fast_path_agrees(stream, cuts, at, junk, mode):
         data = data[:i] + junk + data[i + len(junk):]
     else:
         data = data[:i] + data[i + 1:]
-    assume(b"\x00" not in data)  # a NUL that ends up in an inline line hangs the parser
     want = run([data], python_path=True)
     assume(want[1] is None or "unauthenticated" not in want[1])
     assert run([data]) == want
