@@ -16,14 +16,14 @@ from photon.protocol.parser import RequestParser
 from photon.protocol.reply import NO_REPLY
 
 if TYPE_CHECKING:
-    from photon.server import Server
+    from photon.node import Node
 
 log = logging.getLogger("photon.client")
 _ids = itertools.count(1)
 
 
 class Client(asyncio.Protocol):
-    def __init__(self, server: "Server", tls: bool = False) -> None:
+    def __init__(self, server: "Node", tls: bool = False) -> None:
         self.server = server
         self.id = next(_ids)
         self.db = 0
@@ -32,7 +32,7 @@ class Client(asyncio.Protocol):
         self.lib_name = b""
         self.lib_ver = b""
         self.user = b"default"
-        self.authenticated = not server.auth_required()
+        self.authenticated = not server.security.auth_required()
         self.parser = RequestParser(server.config.proto_max_bulk_len)
         self.parser.auth_required = not self.authenticated
         self.acl: Any = None  # the User when its ACL rules restrict it (None: may run all)

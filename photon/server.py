@@ -1,9 +1,10 @@
-"""Start-up, shutdown, and the node state that commands and the admin side read."""
+"""The launcher: builds a node from its settings, starts and stops it. The only module that
+imports every part; the parts reach each other through the node it builds (photon/node.py).
+"""
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import os
 import secrets
@@ -12,29 +13,34 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+# Importing the command modules fills the command table.
+import photon.commands  # noqa: F401
+import photon.scripting.commands  # noqa: F401
+import photon.security.commands  # noqa: F401
 from photon import __version__
 from photon.client import Client
+from photon.cluster.membership import Membership
+from photon.commands.blocking import Blocking
+from photon.commands.monitor import Monitors
+from photon.commands.pause import Pause
+from photon.commands.pubsub import PubSub
+from photon.commands.watches import Watches
 from photon.config import Settings, parse_addr, parse_shard_range
 from photon.durability import Durability
-from photon.errors import ConfigError
-from photon.keyspace.journal import Journal
-from photon.keyspace.keyspace import Keyspace
 from photon.keyspace import maintenance
+from photon.keyspace.keyspace import Keyspace
+from photon.replication.log import ShardLog
+from photon.replication.master import Master
+from photon.replication.replica import Replica
+from photon.routing.router import Router
+from photon.security import Security
 from photon.stats import SlowLog, Stats
 from photon.storage.engine import Engine
-
-if TYPE_CHECKING:
-    from photon.commands.table import Command
+from photon.storage.layout import DiskLayout
 
 log = logging.getLogger("photon.server")
-
-# Importing the command modules registers their commands.
-import photon.commands  # noqa: E402,F401
-import photon.commands.acl  # noqa: E402,F401
-
-CommandCheck = Callable[["Client", "Command", list[bytes]], "str | None"]
 
 
 def resolve_node_id(config: Settings) -> str:
@@ -54,112 +60,86 @@ def resolve_node_id(config: Settings) -> str:
     return node_id
 
 
-def open_engines(config: Settings, node_id: str) -> list[Engine]:
-    from photon.storage.leveldb import LevelDBEngine
-
-    import plyvel
-
-    root = Path(config.data_dir) / node_id
-    root.mkdir(parents=True, exist_ok=True)
-    layout = root / "layout.json"
-    if layout.exists():
-        saved = json.loads(layout.read_text())
-        if saved.get("shards") != config.shards:
-            raise ConfigError(
-                f"invalid value for shards: {config.shards}, but the data in {root} was written "
-                f"with {saved.get('shards')} shards")
-    else:
-        layout.write_text(json.dumps({"shards": config.shards, "format": 1}) + "\n")
-    engines: list[Engine] = []
-    try:
-        for i in range(config.shards):
-            engines.append(LevelDBEngine(root / f"shard-{i:03d}",
-                                         cache_mb=config.leveldb_cache_mb,
-                                         write_buffer_mb=config.leveldb_write_buffer_mb))
-    except plyvel.IOError as e:
-        for engine in engines:
-            engine.close()
-        if "lock" in str(e).lower():
-            raise ConfigError(f"invalid value for data_dir: {root} is in use by another "
-                              "photon process") from None
-        raise ConfigError(f"invalid value for data_dir: cannot open {root}: {e}") from None
-    return engines
-
-
-def open_journal(config: Settings, node_id: str) -> Engine:
-    """The small LevelDB holding the intent of a cross-shard commit (keyspace/journal.py)."""
-    from photon.storage.leveldb import LevelDBEngine
-
-    return LevelDBEngine(Path(config.data_dir) / node_id / "journal", cache_mb=1)
-
-
 class Server:
+    """A running node (implements photon.node.Node). Every attribute is made here."""
+
     def __init__(self, config: Settings, engines: list[Engine] | None = None,
                  node_id: str | None = None) -> None:
         self.config = config
         self.node_id = node_id or resolve_node_id(config)
-        journal = None
         if engines is None:
-            engines = open_engines(config, self.node_id)
-            journal = Journal(open_journal(config, self.node_id))
-            journal.recover(engines)
-        self.engines = engines
-        self.keyspace = Keyspace(self.engines, config.databases, journal)
-        self.shard_range = parse_shard_range(config.shard_range, len(self.engines))
+            layout = DiskLayout(Path(config.data_dir) / self.node_id, config.shards,
+                                config.leveldb_cache_mb, config.leveldb_write_buffer_mb)
+            self.keyspace = Keyspace.open(layout, config.databases)
+        else:
+            self.keyspace = Keyspace(engines, config.databases)
+        shards = len(self.keyspace.engines)
+        self.shard_range = parse_shard_range(config.shard_range, shards)
         self.durability = Durability(self.keyspace, config.appendfsync)
         self.stats = Stats()
         self.slowlog = SlowLog(config.slowlog_log_slower_than, config.slowlog_max_len)
         self.clients: dict[int, Client] = {}
-        self.monitors: set[Client] = set()
-        self.watchers: dict[tuple[int, bytes], set[Client]] = {}
-        self.command_checks: list[CommandCheck] = []
-        self.write_checks: list[CommandCheck] = []
-        self.touch_hooks: list[Callable[[list[tuple[int, bytes]]], None]] = []
-        self.disconnect_hooks: list[Callable[[Client], None]] = []
-        self.cron_hooks: list[Callable[[], None]] = []
-        self.flush_hooks: list[Callable[[int | None], None]] = []
-        self.reset_hooks: list[Callable[[Client], None]] = []
-        self.admin_views: dict[str, Callable[[Server], dict]] = {}
-        self.metrics_registry: Any = None
-        self.info_sections: dict[str, Callable[[], list[tuple[str, Any]]]] = {}
+        self.watches = Watches(self.keyspace)
+        self.monitors = Monitors()
+        self.pause = Pause()
+        self.info_counters: dict[str, int] = {}
+        self.pubsub = PubSub(self)
+        self.blocking = Blocking(self)
+        self._scripting: Any = None
+        self.security = Security(self)
         self.run_id = secrets.token_hex(20)
         self.started = time.time()
         self.started_mono = time.monotonic()
         self.role = "master"
         self.mode = "standalone"
-        self.listeners: list[asyncio.AbstractServer] = []
-        self.http: Any = None
-        self.shutdown_event: asyncio.Event | None = None
-        self._cron_task: asyncio.Task | None = None
-        self._stopped = False
         self.port = config.port
         self.http_port = config.http_port
         self.last_save = time.time()
-        self.info_counters: dict[str, int] = {}
         self.active_expire = True
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.http: Any = None
+        self.metrics: Any = None  # the Prometheus registry, made by the sidecar
+        self.shutdown_event: asyncio.Event | None = None
+        self._cron_task: asyncio.Task | None = None
+        self._stopped = False
+        self._internal: Client | None = None
+        self.shardlog = ShardLog(self.keyspace, config.repl_backlog_size,
+                                 config.role != "standalone")
+        self.keyspace.commit_listener = self.shardlog.record
+        self.master: Master | None = Master(self)
+        self.replica: Replica | None = None
+        self._router = Router(self)
+        self.router: Router | None = None
+        self._place_router()
+        self.cluster = Membership(self)
         self.setting_appliers: dict[str, Callable[[Any], None]] = {
             "appendfsync": lambda v: setattr(self.durability, "mode", v),
             "slowlog_log_slower_than": lambda v: setattr(self.slowlog, "threshold_us", v),
             "slowlog_max_len": lambda v: setattr(self.slowlog, "max_len", v),
             "proto_max_bulk_len": self._set_max_bulk,
             "log_level": lambda v: logging.getLogger("photon").setLevel(_LEVELS[v]),
+            "repl_backlog_size": self.shardlog.set_backlog_size,
+            "requirepass": self.security.set_requirepass,
         }
-        from photon.security import install as install_security
 
-        self.security = install_security(self)
-        from photon.replication import views
-        from photon.replication.master import Master
+    @property
+    def engines(self) -> list[Engine]:
+        return self.keyspace.engines
 
-        self.master = Master(self)
-        views.install(self)
-        from photon.cluster import ClusterState, ReplicationConfig
+    @property
+    def scripting(self) -> Any:
+        """The Lua runtime, script cache and functions, made on first use (Lua costs memory
+        only to nodes that run scripts)."""
+        if self._scripting is None:
+            from photon.scripting.runtime import Scripting
 
-        self.cluster = ClusterState(self.node_id, ReplicationConfig.from_settings(config),
-                                    server=self)
-        self.replica: Any = None
-        self.forwarder: Any = None
-        if self.shard_range != (0, len(self.engines) - 1):
-            self.command_checks.append(self._check_shard_range)
+            self._scripting = Scripting(self)
+        return self._scripting
+
+    def _place_router(self) -> None:
+        """Step 6 of the command path runs only where a command may not be served here."""
+        partial = self.shard_range != (0, len(self.keyspace.engines) - 1)
+        self.router = self._router if partial or self.replica is not None else None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -180,13 +160,29 @@ class Server:
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.tls_port:
-            await self.security.start_tls()
+            await self._start_tls()
         self._cron_task = loop.create_task(self._cron())
         if self.config.role == "replica":
             self.follow(*parse_addr(self.config.master_addr))
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
-                 len(self.engines), Path(self.config.data_dir).resolve() / self.node_id)
+                 len(self.keyspace.engines), Path(self.config.data_dir).resolve() / self.node_id)
+
+    async def _start_tls(self) -> None:
+        """Listen on --tls-port on every bind address; TLS clients are ordinary clients
+        once the handshake is done (connection_made runs after it)."""
+        loop = asyncio.get_running_loop()
+        config = self.config
+        for host in config.bind.split():
+            srv = await loop.create_server(lambda: Client(self, tls=True), host=host,
+                                           port=config.tls_port, reuse_address=True,
+                                           backlog=511, ssl=self.security.tls_context,
+                                           ssl_handshake_timeout=10)
+            for sock in srv.sockets:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.listeners.append(srv)
+        log.info("TLS on %s:%d (client certificates: %s)", config.bind, config.tls_port,
+                 config.tls_auth_clients if config.tls_ca_cert_file else "not asked")
 
     async def serve_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -213,18 +209,17 @@ class Server:
         if self._cron_task is not None:
             self._cron_task.cancel()
         if self.replica is not None:
-            await self.replica.stop()
+            self.replica.close()
+        self._router.unfollow()
         for client in list(self.clients.values()):
             client.close()
         if self.http is not None:
             await self.http.cleanup()
         self.keyspace.commit()
+        self.keyspace.write_batches()
         self.durability.sync_all()
         self.durability.close()
-        for engine in self.engines:
-            engine.close()
-        if self.keyspace.journal is not None:
-            self.keyspace.journal.engine.close()
+        self.keyspace.close()
         log.info("PhotonDB is now ready to exit, bye bye...")
 
     async def _cron(self) -> None:
@@ -237,7 +232,8 @@ class Server:
                 if now - last_second >= 1:
                     last_second = now
                     self.durability.every_second()
-                    self.master.heartbeat()
+                    if self.master is not None:
+                        self.master.heartbeat()
                     if self.replica is not None:
                         self.replica.heartbeat()
             except Exception:
@@ -245,15 +241,13 @@ class Server:
 
     def cron(self) -> None:
         self.stats.sample()
-        pause = getattr(self, "pause", None)
-        if self.active_expire and (pause is None or pause.ended is None):
+        if self.active_expire and self.pause.ended is None:
             maintenance.expire_cycle(self.keyspace)  # held by CLIENT PAUSE, as Redis
         if self.keyspace.touched:
             self.keys_touched()
         maintenance.reclaim(self.keyspace)
         self._check_idle_clients()
-        for hook in self.cron_hooks:
-            hook()
+        self.blocking.cron()
 
     def _check_idle_clients(self) -> None:
         timeout = self.config.timeout
@@ -267,15 +261,6 @@ class Server:
                 self.output_limit_exceeded(c, c.transport.get_write_buffer_size())
 
     # --- clients -----------------------------------------------------------------------
-
-    def auth_required(self) -> bool:
-        """New connections must AUTH: the default user has a password or is off."""
-        return self.security.auth_required()
-
-    def check_password(self, user: bytes, password: bytes) -> str | None:
-        """None when the credentials are good, else the error to reply (ACL users; a
-        'nopass' user takes any password, as Redis's default user without requirepass)."""
-        return self.security.check_password(user, password)
 
     def client_connected(self, c: Client) -> str | None:
         """Register a new connection, or say why it is refused."""
@@ -294,9 +279,10 @@ class Server:
     def client_disconnected(self, c: Client) -> None:
         self.clients.pop(c.id, None)
         self.monitors.discard(c)
-        unwatch(self, c)
-        for hook in self.disconnect_hooks:
-            hook(c)
+        self.watches.unwatch(c)
+        self.pubsub.drop_client(c)
+        if self.master is not None:
+            self.master.detach(c)
 
     def output_limit_exceeded(self, c: Client, size: int) -> bool:
         """Close a client whose unsent replies pass its class's hard limit, or stay above the
@@ -321,38 +307,36 @@ class Server:
             return True
         return False
 
-    def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
-        from photon.protocol.reply import Status
+    def internal_client(self) -> Client:
+        if self._internal is None:
+            self._internal = self.socketless_client("internal")
+        return self._internal
 
-        args = " ".join('"%s"' % _monitor_escape(a) for a in _redacted(argv))
-        addr = "unix:" if c.addr.startswith("?") else c.addr
-        line = Status(("%.6f [%d %s] %s" % (time.time(), c.db, addr, args)).encode())
-        for m in list(self.monitors):
-            if m is not c:
-                m.write(line)
+    def socketless_client(self, kind: str) -> Client:
+        c = Client(self)
+        c.authenticated = True
+        c.kind = kind
+        return c
+
+    # --- what commands leave behind ----------------------------------------------------
 
     def keys_touched(self) -> None:
         touched = self.keyspace.touched
+        if not touched:
+            return
         self.keyspace.touched = []
-        if self.watchers:
-            for dbkey in touched:
-                for c in self.watchers.get(dbkey, ()):
-                    if c.watched.get(dbkey, False) is None and not self._exists(dbkey):
-                        c.watched[dbkey] = False  # already expired at WATCH, now deleted
-                        continue
-                    c.watch_dirty = True
-        for hook in self.touch_hooks:
-            hook(touched)
-
-    def _exists(self, dbkey: tuple[int, bytes]) -> bool:
-        return self.keyspace.raw_meta(*dbkey)[2] is not None
+        if self.watches.watchers:
+            self.watches.keys_touched(touched)
+        self.blocking.keys_changed(touched)
 
     def touch_all(self, db: int | None = None) -> None:
-        """FLUSHDB/FLUSHALL: every watched key in the database counts as modified."""
-        for (wdb, _), clients in self.watchers.items():
-            if db is None or wdb == db:
-                for c in clients:
-                    c.watch_dirty = True
+        self.watches.touch_all(db)
+
+    def after_write(self, c: Client, reply: Any, marks: dict[int, int],
+                    write: bool = True) -> Any:
+        if self.master is None:
+            return reply
+        return self.master.after_write(c, reply, marks, write)
 
     def apply_setting(self, name: str, text: str) -> None:
         """CONFIG SET: store the new value and make it take effect now."""
@@ -367,26 +351,18 @@ class Server:
 
     # --- replication roles -------------------------------------------------------------
 
-    def after_write(self, c: Client, reply: Any, marks: dict[int, int],
-                    write: bool = True) -> Any:
-        return self.master.after_write(c, reply, marks, write)
-
     def follow(self, host: str, port: int) -> None:
         """Become (or stay) a replica of host:port; REPLICAOF and start-up with NODE_ROLE."""
-        from photon.replication.forward import Forwarder
-        from photon.replication.replica import Replica
-
         if self.replica is not None:
             self.replica.close()  # nothing more from the old master is applied
-            self.forwarder.close()
-        else:
-            self.command_checks.append(self._replica_check)
+        if self.master is not None:
+            self.master.close()
+            self.master = None
         self.role = "replica"
         self.keyspace.expire_deletes = False
-        for link in list(self.master.links.values()):
-            link.client.abort()
         self.replica = Replica(self, host, port)
-        self.forwarder = Forwarder(self.replica)
+        self._router.follow(host, port)
+        self._place_router()
         self.replica.start()
         log.info("Replicating from master %s:%d", host, port)
 
@@ -395,141 +371,17 @@ class Server:
         if self.replica is None:
             return
         self.replica.close()
-        self.forwarder.close()
         self.replica = None
-        self.forwarder = None
-        self.command_checks.remove(self._replica_check)
+        self._router.unfollow()
+        self._place_router()
         self.role = "master"
         self.keyspace.expire_deletes = True
-        self.master.new_history()
-        log.info("Promoted to master (new replication id %s)", self.master.replid.decode())
-
-    def _replica_check(self, c: Client, cmd: "Command", argv: list[bytes]) -> Any:
-        """On a replica: writes go to the master (or are refused for READONLY clients), and
-        so do reads when read replicas are off or this replica has not yet applied the
-        client's own last write (read your writes)."""
-        if cmd.name.startswith("photon."):
-            return None
-        replica = self.replica
-        if c.multi is not None:
-            if cmd.name != "exec":
-                if cmd.write and c.direct_replica:
-                    return "READONLY You can't write against a read only replica."
-                return None
-            if not c.multi or c.multi_dirty or c.watch_dirty:
-                return None  # empty, aborted, or a WATCH already failed: EXEC answers here
-            if (any(q.write or _script_writes(self, q, a) for q, a in c.multi)
-                    or not self.config.enable_read_replicas
-                    or (c.repl_marks and not replica.applied(c.repl_marks))):
-                queued = [_forwardable(self, q, args) for q, args in c.multi]
-                watched = [key for (db, key) in c.watched if db == c.db]
-                c.multi = None
-                c.multi_dirty = False
-                unwatch(self, c)
-                block = ([[b"WATCH", *watched]] if watched else []) + [[b"MULTI"], *queued,
-                                                                        [b"EXEC"]]
-                return self.forwarder.forward(c, block)
-            return None
-        if cmd.write or _script_writes(self, cmd, argv):
-            if c.direct_replica:
-                if not cmd.write:
-                    return None  # a READONLY client's script runs here; it may not write
-                return "READONLY You can't write against a read only replica."
-            return self.forwarder.forward(c, [_forwardable(self, cmd, argv)])
-        if cmd.readonly and not c.direct_replica and (
-                not self.config.enable_read_replicas
-                or (c.repl_marks and not replica.applied(c.repl_marks))):
-            return self.forwarder.forward(c, [_forwardable(self, cmd, argv)])
-        return None
-
-    def _check_shard_range(self, c: Client, cmd: "Command", argv: list[bytes]) -> str | None:
-        first, last = self.shard_range
-        shard_of = self.keyspace.shard_of
-        for key in cmd.keys(argv):
-            if not first <= shard_of(key) <= last:
-                return "CLUSTERDOWN Hash slot not served"
-        return None
-
-    def internal_client(self) -> Client:
-        """A socketless, authenticated client for commands the node runs on its own behalf."""
-        c = self.__dict__.get("_internal_client")
-        if c is None:
-            c = self._internal_client = Client(self)
-            c.authenticated = True
-            c.kind = "internal"
-        return c
+        self.shardlog.new_history()
+        self.master = Master(self)
+        log.info("Promoted to master (new replication id %s)", self.shardlog.replid.decode())
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono
-
-
-def _script_writes(server: Server, cmd: "Command", argv: list[bytes]) -> bool:
-    """EVAL, EVALSHA and FCALL carry no write flag but their scripts may write: on a replica
-    they go to the master, unless the script or function is declared no-writes."""
-    if cmd.name not in ("eval", "evalsha", "fcall"):
-        return False
-    from photon.scripting import may_write
-
-    return may_write(server, argv)
-
-
-def _forwardable(server: Server, cmd: "Command", argv: list[bytes]) -> list[bytes]:
-    """What a replica sends its master for this command: an EVALSHA whose script this node
-    knows goes as EVAL (the master's script cache is its own)."""
-    if cmd.name not in ("evalsha", "evalsha_ro"):
-        return argv
-    from photon.scripting import forwardable
-
-    return forwardable(server, argv)
-
-
-def unwatch(server: Server, c: Client) -> None:
-    for dbkey in c.watched:
-        clients = server.watchers.get(dbkey)
-        if clients is not None:
-            clients.discard(c)
-            if not clients:
-                del server.watchers[dbkey]
-    c.watched.clear()
-    c.watch_dirty = False
-
-
-def _redacted(argv: list[bytes]) -> list[bytes]:
-    """Secrets Redis 7 never shows to MONITOR: AUTH's arguments, HELLO's AUTH pair."""
-    name = argv[0].lower()
-    if name == b"auth":
-        return [argv[0]] + [b"(redacted)"] * (len(argv) - 1)
-    if name == b"hello":
-        out = list(argv)
-        for i in range(2, len(out) - 2):
-            if out[i].lower() == b"auth":
-                out[i + 1] = out[i + 2] = b"(redacted)"
-        return out
-    return argv
-
-
-def _monitor_escape(a: bytes) -> str:
-    """sdscatrepr: printable ASCII as is, quotes and backslashes escaped, the rest as \\xHH."""
-    out = []
-    for b in a:
-        ch = chr(b)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif 32 <= b < 127:
-            out.append(ch)
-        else:
-            out.append("\\x%02x" % b)
-    return "".join(out)
 
 
 _LEVELS = {"debug": logging.DEBUG, "verbose": logging.DEBUG, "notice": logging.INFO,

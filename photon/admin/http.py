@@ -6,29 +6,32 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from photon.admin.metrics import render_metrics
+from photon.replication.views import admin_replication
 
 if TYPE_CHECKING:
-    from photon.server import Server
+    from photon.node import Node
 
 
-def health(server: "Server") -> dict[str, Any]:
+def health(server: "Node") -> dict[str, Any]:
     """The spec's /_health document, with a few more fields."""
     first, last = server.shard_range
     return {
         "status": server.cluster.health(),
         "role": server.role,
         "shard_range": {"start": first, "end": last},
-        "connected_replicas": server.master.online_links(),
+        "connected_replicas": server.master.online_links() if server.master is not None else 0,
         "node_id": server.node_id,
         "uptime_seconds": int(server.uptime()),
     }
 
 
-async def start_http(server: "Server") -> web.AppRunner:
+async def start_http(server: "Node") -> web.AppRunner:
     app = web.Application()
-    views = server.admin_views
-    views.setdefault("/_health", health)
-    views.setdefault("/_admin/cluster", lambda s: s.cluster.view())
+    views = {
+        "/_health": health,
+        "/_admin/cluster": lambda s: s.cluster.view(),
+        "/_admin/replication": admin_replication,
+    }
 
     def json_view(path: str):
         async def handler(request: web.Request) -> web.Response:

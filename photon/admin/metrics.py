@@ -7,12 +7,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from photon.commands.table import all_commands
+
 if TYPE_CHECKING:
-    from photon.server import Server
+    from photon.node import Node
 
 
 class _Collector:
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: "Node") -> None:
         self.server = server
 
     def collect(self) -> Iterator:
@@ -46,17 +48,15 @@ class _Collector:
         yield calls
 
 
-def _all(server: "Server"):
-    from photon.commands.table import all_commands
-
+def _all(server: "Node"):
     for cmd in all_commands():
         yield cmd
         yield from cmd.subcommands.values()
 
 
-def render_metrics(server: "Server") -> tuple[bytes, str]:
-    if server.metrics_registry is None:
-        server.metrics_registry = CollectorRegistry(auto_describe=False)
-        server.metrics_registry.register(_Collector(server))
-    registry = server.metrics_registry
+def render_metrics(server: "Node") -> tuple[bytes, str]:
+    if server.metrics is None:
+        server.metrics = CollectorRegistry(auto_describe=False)
+        server.metrics.register(_Collector(server))
+    registry = server.metrics
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from photon.cluster.slots import valid_shard_count
+from photon.keyspace.slots import valid_shard_count
 
 if TYPE_CHECKING:
     from photon.config import Settings

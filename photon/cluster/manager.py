@@ -1,6 +1,6 @@
 """ReplicationManager: the spec's write and read calls, routed by the cluster's node table.
 
-Inside a running node (a ClusterState that belongs to a server) a write goes through the
+Inside a running node (a ClusterState that belongs to a node) a write goes through the
 node's own command gate, so it is applied and acknowledged by the same quorum machinery
 clients use. Outside one (a program that built a ClusterState and joined a cluster), a shard's
 writes and reads go over RESP to one of its replicas (which forwards the writes to the master
@@ -13,9 +13,12 @@ import asyncio
 import random
 import ssl as ssl_module
 
-from photon.cluster.resp import RespConnection
 from photon.cluster.state import ClusterState, NodeInfo
+from photon.commands.dispatch import execute
 from photon.errors import RedisError
+from photon.peer.connection import PeerConnection
+from photon.peer.handshake import ssl_context
+from photon.protocol.reply import Status
 
 INSUFFICIENT = "Insufficient replicas for write quorum"
 
@@ -35,15 +38,13 @@ class ReplicationManager:
                  username: str | None = None, ssl: "ssl_module.SSLContext | None" = None,
                  ) -> None:
         self.cluster = cluster
-        self._conns: dict[str, RespConnection] = {}
+        self._conns: dict[str, PeerConnection] = {}
         self._homes: dict[int, str] = {}  # shard -> id of the node used for it
-        if cluster.server is not None and password is None:
-            from photon.security import links
-
-            config = cluster.server.config
+        if cluster.node is not None and password is None:
+            config = cluster.node.config
             password = config.masterauth or None
             username = config.masteruser or None
-            ssl = ssl or links.ssl_context(config)
+            ssl = ssl or ssl_context(config)
         self._login = {"password": password, "username": username, "ssl": ssl}
 
     async def write(self, key: bytes | str, value: bytes | str) -> None:
@@ -52,7 +53,7 @@ class ReplicationManager:
         value = value.encode() if isinstance(value, str) else value
         cluster = self.cluster
         shard = cluster.calculate_shard(key)
-        if cluster.server is not None:
+        if cluster.node is not None:
             await self._local(b"SET", key, value)
             return
         nodes = await cluster.get_shard_nodes(shard)
@@ -70,7 +71,7 @@ class ReplicationManager:
         """The value of key, from a replica when read replicas are enabled (load spreading),
         never older than this manager's own writes."""
         key = key.encode() if isinstance(key, str) else key
-        if self.cluster.server is not None:
+        if self.cluster.node is not None:
             # this node's gate: a replica node serves it when in step, else its master does
             return await self._local(b"GET", key)
         return await self._on_home(self.cluster.calculate_shard(key), b"GET", key)
@@ -104,26 +105,22 @@ class ReplicationManager:
 
     async def close(self) -> None:
         for conn in self._conns.values():
-            await conn.close()
+            conn.close()
         self._conns.clear()
 
     async def _call(self, node: NodeInfo, *argv: bytes):
         conn = self._conns.get(node.id)
         if conn is None:
-            conn = self._conns[node.id] = await RespConnection.open(node.addr, **self._login)
+            conn = self._conns[node.id] = await PeerConnection.to_addr(node.addr, **self._login)
         try:
-            return await conn.call(*argv)
+            return await conn.request(*argv)
         except (OSError, ConnectionError):
             self._conns.pop(node.id, None)
             raise
 
     async def _local(self, *argv: bytes):
         """Run a command through this node's gate, as an internal client."""
-        from photon.commands.dispatch import execute
-        from photon.protocol.reply import Status
-
-        server = self.cluster.server
-        client = server.internal_client()
+        client = self.cluster.node.internal_client()
         reply = execute(client, list(argv))
         if isinstance(reply, asyncio.Future):
             reply = await reply
@@ -145,13 +142,13 @@ async def join(cluster: ClusterState, addr: str, password: str | None = None,
         if a in seen:
             continue
         seen.add(a)
-        conn = await RespConnection.open(a, password=password, username=username, ssl=ssl)
+        conn = await PeerConnection.to_addr(a, password=password, username=username, ssl=ssl)
         try:
-            info = (await conn.call(b"INFO", b"server")).decode()
+            info = (await conn.request(b"INFO", b"server")).decode()
             fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-            role = await conn.call(b"ROLE")
+            role = await conn.request(b"ROLE")
         finally:
-            await conn.close()
+            conn.close()
         node_id = fields.get("node_id", a)
         shards = int(fields.get("shards", cluster.config.shard_count))
         first, _, last = fields.get("shard_range", f"0-{shards - 1}").partition("-")

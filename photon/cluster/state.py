@@ -1,5 +1,6 @@
-"""ClusterState: the node table and shard map a node keeps (spec: ClusterState), used by the
-server for /_admin/cluster and /_health, and by ReplicationManager to route writes and reads."""
+"""ClusterState: the node table a node keeps (spec: ClusterState), used by the node for
+/_admin/cluster and /_health, and by ReplicationManager to route writes and reads. Plain data:
+how a running node fills the table is membership's business (photon/cluster/membership.py)."""
 from __future__ import annotations
 
 import time
@@ -8,10 +9,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from photon.cluster.config import ReplicationConfig
-from photon.cluster.slots import shard_mapper
+from photon.keyspace.slots import shard_mapper
 
 if TYPE_CHECKING:
-    from photon.server import Server
+    from photon.node import Node
 
 HEARTBEAT_INTERVAL = 10.0  # spec: "Nodes send heartbeat every 10 seconds"
 DEAD_AFTER = 30.0  # spec: "Nodes without heartbeat for 30s are removed"
@@ -46,17 +47,17 @@ class ClusterState:
     """Nodes by id, which shards each serves, and when each was last heard from."""
 
     def __init__(self, node_id: str, config: ReplicationConfig | None = None,
-                 server: "Server | None" = None) -> None:
+                 node: "Node | None" = None) -> None:
         self.node_id = node_id
         self.config = config or ReplicationConfig()
-        self.server = server
+        self.node = node
         self.nodes: dict[str, NodeInfo] = {}
         self._shard_of = shard_mapper(self.config.shard_count)
 
     # --- the spec's API ------------------------------------------------------------------
 
     def calculate_shard(self, key: bytes | str) -> int:
-        """The shard a key lives in: CRC16 of its hash tag, as Redis Cluster (DESIGN §1)."""
+        """The shard a key lives in: CRC16 of its hash tag, as Redis Cluster."""
         return self._shard_of(key.encode() if isinstance(key, str) else key)
 
     async def get_shard_nodes(self, shard: int) -> list[str]:
@@ -98,60 +99,14 @@ class ClusterState:
         return sorted((n for n in self.nodes.values() if n.role == "replica" and n.connected
                        and n.shard_range[0] <= shard <= n.shard_range[1]), key=lambda n: n.id)
 
-    def refresh(self) -> None:
-        """For a running node: rebuild the table from its own replication links."""
-        server = self.server
-        if server is None:
-            return
-        host = server.config.bind.split()[0]
-        now = time.time()
-        me = NodeInfo(self.node_id, "replica" if server.role == "replica" else "master",
-                      f"{host}:{server.port}", server.shard_range, now,
-                      f"{host}:{server.http_port}" if server.http_port else None)
-        seen = {self.node_id}
-        self.nodes[self.node_id] = me
-        monotonic_now = time.monotonic()
-        for link in server.master.links.values():
-            seen.add(link.node_id)
-            self.nodes[link.node_id] = NodeInfo(
-                link.node_id, "replica", f"{link.host}:{link.port}",
-                (min(link.shards, default=0), max(link.shards, default=0)),
-                now - (monotonic_now - link.last_ack))
-        replica = server.replica
-        if replica is not None:
-            mid = getattr(replica, "master_id", None) or f"{replica.host}:{replica.port}"
-            seen.add(mid)
-            self.nodes[mid] = NodeInfo(mid, "master", f"{replica.host}:{replica.port}",
-                                       server.shard_range,
-                                       now - (monotonic_now - replica.last_io),
-                                       connected=replica.state == "connected")
-        for nid, node in list(self.nodes.items()):
-            if nid not in seen:
-                node.connected = False
-                if now - node.last_heartbeat > DEAD_AFTER:
-                    del self.nodes[nid]
-
-    def health(self) -> str:
-        """healthy: every shard here can take writes with its quorum; degraded otherwise."""
-        server = self.server
-        if server is None:
-            return "unknown"
-        if server.role == "replica":
-            return "healthy" if server.replica.state == "connected" else "degraded"
-        if server.master.quorum_active:
-            needed = server.config.write_quorum - 1
-            return "healthy" if server.master.online_links() >= needed else "degraded"
-        return "healthy"
-
-    def view(self) -> dict[str, Any]:
+    def view(self, health: str = "unknown") -> dict[str, Any]:
         """The spec's /_admin/cluster document (more fields added, none renamed)."""
-        self.refresh()
         return {
             "nodes": [n.view() for n in self.nodes.values()],
             "shards": self.config.shard_count,
             "replica_count": sum(1 for n in self.nodes.values()
                                  if n.role == "replica" and n.connected),
-            "health": self.health(),
+            "health": health,
             "write_quorum": self.config.write_quorum,
             "replication_factor": self.config.replication_factor,
         }

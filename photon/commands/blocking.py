@@ -73,8 +73,6 @@ class Blocking:
         self.served = 0
         self.timeouts = 0
         self._sweep_tick = 0
-        server.touch_hooks.append(self.keys_changed)
-        server.cron_hooks.append(self._cron)
 
     # --- registry ------------------------------------------------------------------------
 
@@ -221,7 +219,7 @@ class Blocking:
         if not w.future.done():
             w.future.cancel()
 
-    def _cron(self) -> None:
+    def cron(self) -> None:
         """About once a second, forget waiters whose clients hung up while blocked."""
         self._sweep_tick += 1
         if self._sweep_tick < getattr(self.server.config, "hz", 10):
@@ -293,18 +291,11 @@ def may_block(c) -> bool:
     return not (c.in_exec or getattr(c, "deny_blocking", False))
 
 
-def blocking(server) -> Blocking:
-    b = getattr(server, "blocking", None)
-    if b is None:
-        b = server.blocking = Blocking(server)
-    return b
-
-
 @contextmanager
 def hold(server):
     """Keep blocked clients waiting while a script or other atomic unit runs; the keys it
     touched are served when the outermost hold ends."""
-    b = blocking(server)
+    b = server.blocking
     b.holds += 1
     try:
         yield
@@ -387,7 +378,7 @@ def block(c, keys: list[bytes], timeout: float, serve: Serve, on_timeout: Any,
     """
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
-    b = blocking(c.server)
+    b = c.server.blocking
     w = Waiter(c, c.db, list(keys), serve, fut, keyed, on_timeout)
     b.add(w)
     if 0 < timeout <= _MAX_TIMER_S:

@@ -1,7 +1,7 @@
 """CLUSTER subcommands that hold on a single node too."""
 from __future__ import annotations
 
-from photon.cluster.slots import key_slot
+from photon.keyspace.slots import key_slot
 from photon.commands.table import command, container
 
 container("cluster", -2)

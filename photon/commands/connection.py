@@ -1,11 +1,9 @@
 """Connection commands: PING, ECHO, SELECT, HELLO, AUTH, QUIT, RESET, CLIENT."""
 from __future__ import annotations
 
-import asyncio
 import re
 
 from photon import REDIS_VERSION
-from photon.commands.blocking import blocking
 from photon.commands.keys import c_string, select_db
 from photon.commands.server import subcommand_syntax_error
 from photon.commands.table import COMMANDS, command, container
@@ -118,14 +116,9 @@ def hello(c, argv):
 
 @command("reset", 1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0)
 def reset(c, argv):
-    from photon.server import unwatch
-
     server = c.server
-    c.multi = None
-    c.multi_dirty = False
-    unwatch(server, c)
-    for hook in server.reset_hooks:
-        hook(c)
+    server.watches.discard_transaction(c)
+    server.pubsub.drop_client(c)
     server.monitors.discard(c)
     if c.kind == "monitor":
         c.kind = "normal"
@@ -294,75 +287,7 @@ def client_unblock(c, argv):
             raise RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         error = reason == b"error"
     target = c.server.clients.get(parse_int(argv[2]))
-    return int(target is not None and blocking(c.server).unblock(target, error))
-
-
-class Pause:
-    """CLIENT PAUSE: while it lasts, the gate holds clients' commands (all, or those that
-    write) and runs them, in order, when it ends; replication links are never held."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.mode = ""
-        self.until = 0.0
-        self.ended: asyncio.Future | None = None
-        self._timer: asyncio.TimerHandle | None = None
-
-    def start(self, ms: int, mode: str) -> None:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + ms / 1000
-        if self.ended is None:
-            self.ended = loop.create_future()
-            self.server.command_checks.append(self.check)
-        if mode == "all" or self.mode != "all":
-            self.mode = mode
-        if end > self.until:
-            self.until = end
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = loop.call_at(end, self.stop)
-
-    def stop(self) -> None:
-        if self.ended is None:
-            return
-        self.server.command_checks.remove(self.check)
-        if self._timer is not None:
-            self._timer.cancel()
-        ended, self.ended, self.mode, self.until, self._timer = self.ended, None, "", 0.0, None
-        ended.set_result(None)
-
-    def check(self, c, cmd, argv):
-        if c.kind not in ("normal", "monitor") or c.in_exec or not self._holds(c, cmd):
-            return None
-        return asyncio.ensure_future(self._later(c, argv, self.ended))
-
-    def _holds(self, c, cmd) -> bool:
-        if self.mode == "all":
-            return True
-        if cmd.name == "exec":
-            return bool(c.multi) and any(_may_replicate(q) for q, _ in c.multi)
-        return _may_replicate(cmd)
-
-    @staticmethod
-    async def _later(c, argv, ended):
-        from photon.commands.dispatch import execute
-
-        await ended
-        reply = execute(c, argv)
-        while isinstance(reply, asyncio.Future):
-            reply = await reply
-        return reply
-
-
-def _may_replicate(cmd) -> bool:
-    return cmd.write or "may_replicate" in cmd.flags
-
-
-def pause_of(server) -> Pause:
-    p = getattr(server, "pause", None)
-    if p is None:
-        p = server.pause = Pause(server)
-    return p
+    return int(target is not None and c.server.blocking.unblock(target, error))
 
 
 @command("client|pause", -3, "admin noscript loading stale", 0, 0, 0)
@@ -378,13 +303,13 @@ def client_pause(c, argv):
     if ms < 0:
         raise RedisError("ERR timeout is negative")
     if ms:
-        pause_of(c.server).start(ms, mode)
+        c.server.pause.start(ms, mode)
     return OK
 
 
 @command("client|unpause", 2, "admin noscript loading stale", 0, 0, 0)
 def client_unpause(c, argv):
-    pause_of(c.server).stop()
+    c.server.pause.stop()
     return OK
 
 

@@ -1,18 +1,40 @@
-"""The gate every command passes: lookup, arity, authentication, transaction queueing,
-pub/sub context, extra checks (ACL, replica read-only...); then the call, its statistics and
-the commit of its writes."""
+"""The command path: every request goes through these steps, in this order, as in Redis's
+processCommand (docs/architecture.md, "A command's path"). A step that refuses answers with
+Redis's error and the later steps do not run.
+
+1. lookup and arity     unknown command or subcommand, wrong number of arguments
+2. authentication       NOAUTH until the client authenticated (when the default user has a
+                        password)
+3. transaction context  commands flagged no_multi are refused inside MULTI
+4. ACL                  NOPERM for a restricted user's command, key or channel
+5. internal commands    PHOTON.* only from peers that proved the cluster secret
+6. routing              ``node.router``: run here, passed to the node that owns the keys (the
+                        client waits for its reply), or refused (CLUSTERDOWN, READONLY); a
+                        node that serves every key has no router and skips the step
+7. the node's checks    write quorum (NOQUORUM before anything is applied), pub/sub context
+                        (RESP2), CLIENT PAUSE (held until it ends, then run from step 1 again),
+                        MULTI (queued, answered QUEUED)
+8. the call             the command's function, timed and counted
+9. the commit           its writes become one engine write per shard (EXEC commits the whole
+                        transaction at its end)
+10. after the write     the quorum wait, WATCH and blocked clients told of the keys written,
+                        slowlog, MONITOR
+
+A command from a plain client (authenticated, unrestricted, not in MULTI or subscribed) on a
+node with no router, no pause and no quorum to check has nothing to refuse in steps 2-7, so
+``execute`` goes straight to the call: that is the fast path every common command takes.
+A command called by a script (``redis.call``) runs steps 4, the local-keys part of 6 and the
+quorum check of 7 through ``script_checks``: the script as a whole went through the path.
+"""
 from __future__ import annotations
 
 import logging
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from photon.commands.table import COMMANDS, Command
 from photon.errors import RedisError
 from photon.protocol.reply import NO_REPLY, QUEUED
-
-if TYPE_CHECKING:
-    from photon.client import Client
 
 log = logging.getLogger("photon.commands")
 
@@ -24,11 +46,8 @@ NOT_PEER = ("NOPERM '%s' is an internal command: only cluster peers that proved 
             "secret (PHOTON.AUTH) may send it")
 
 # argv[0] exactly as clients send it ('GET', 'get', 'Get') -> plain command, so the hot path
-# skips lower(); containers are never cached (their subcommand decides).
+# skips lower(); containers are never cached (their subcommand decides), nor internal commands.
 _by_spelling: dict[bytes, Command] = {}
-# Internal commands (PHOTON.SYNC, PHOTON.ACK, PHOTON.FWD...): with a cluster secret, only
-# peers that proved it may run them; filled by photon.security.install. Never cached above.
-INTERNAL: frozenset[Command] = frozenset()
 # An HTTP request on the RESP port (cross-protocol scripting): closed at once, as Redis.
 _CROSS_PROTOCOL = (b"post", b"host:")
 
@@ -49,7 +68,7 @@ def unknown_command(argv: list[bytes]) -> str:
 
 
 def resolve(argv: list[bytes]) -> Command:
-    """The command argv names, or the exact Redis error for an unknown name or bad arity."""
+    """Step 1: the command argv names, or Redis's error for an unknown name or bad arity."""
     cmd = COMMANDS.get(argv[0].lower())
     if cmd is None:
         raise RedisError(unknown_command(argv))
@@ -64,21 +83,22 @@ def resolve(argv: list[bytes]) -> Command:
         cmd.rejected += 1
         raise RedisError("ERR wrong number of arguments for '%s' command" % cmd.name)
     if (cmd.parent is None and not cmd.subcommands and len(_by_spelling) < 4096
-            and not cmd.name.startswith("photon.")):
+            and not cmd.internal):
         _by_spelling[argv[0]] = cmd
     return cmd
 
 
-def execute(c: "Client", argv: list[bytes]) -> Any:
-    """Run one request for a client and return its reply value."""
+def execute(c: Any, argv: list[bytes]) -> Any:
+    """Run one request for a client and return its reply value (or a future giving it)."""
     cmd = _by_spelling.get(argv[0])
     if cmd is not None:
         arity = cmd.arity
         n = len(argv)
         if ((n == arity or (arity < 0 and n >= -arity)) and c.multi is None
                 and c.authenticated and c.acl is None and not c.subscribed):
-            server = c.server
-            if not server.command_checks and not (cmd.write and server.write_checks):
+            node = c.server
+            if (node.router is None and node.pause.ended is None
+                    and not (cmd.write and node.master is not None and node.master.checks_writes)):
                 return call(c, cmd, argv)
     try:
         cmd = resolve(argv)
@@ -90,43 +110,35 @@ def execute(c: "Client", argv: list[bytes]) -> Any:
     return _gate(c, cmd, argv)
 
 
-def _rejected(c: "Client", is_exec: bool, message: str) -> RedisError:
-    """Redis's rejectCommand: flag the transaction; a refused EXEC discards it outright."""
-    c.server.stats.error(message)
-    if c.multi is not None:
-        c.multi_dirty = True
-    if is_exec:
-        from photon.server import unwatch
-
-        c.multi = None
-        c.multi_dirty = False
-        unwatch(c.server, c)
-        return RedisError("EXECABORT Transaction discarded because of: " + (
-            message.split(" ", 1)[1] if message.startswith("ERR ") else message))
-    return RedisError(message)
-
-
-def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
-    server = c.server
+def _gate(c: Any, cmd: Command, argv: list[bytes]) -> Any:
+    """Steps 2-7, then the call."""
+    node = c.server
     if not c.authenticated and not cmd.noauth:
         return _reject(c, cmd, NOAUTH)
     if c.multi is not None and cmd.no_multi:
         return _reject(c, cmd, "ERR Command not allowed inside a transaction")
     if c.acl is not None:
-        verdict = server.security.check(c, cmd, argv)
+        verdict = node.security.check(c, cmd, argv)
         if verdict is not None:
             return _reject(c, cmd, verdict)
-    if cmd in INTERNAL and not c.peer and server.security.peers_only and c.kind != "internal":
+    if cmd.internal and not c.peer and node.security.peers_only and c.kind != "internal":
         return _reject(c, cmd, NOT_PEER % cmd.name)
-    checks = (server.command_checks + server.write_checks if cmd.write or cmd.name == "exec"
-              else server.command_checks)
-    for check in checks:
-        verdict = check(c, cmd, argv)
+    router = node.router
+    if router is not None:
+        verdict = router.route(c, cmd, argv)
         if verdict is not None:
             return _reject(c, cmd, verdict) if isinstance(verdict, str) else verdict
+    master = node.master
+    if master is not None and master.checks_writes and (cmd.write or cmd.name == "exec"):
+        verdict = master.precheck(c, cmd)
+        if verdict is not None:
+            return _reject(c, cmd, verdict)
     if c.subscribed and not c.resp3 and argv[0].lower() not in _SUBSCRIBED_OK:
         return _reject(c, cmd, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE"
                                " / PING / QUIT / RESET are allowed in this context" % cmd.name)
+    pause = node.pause
+    if pause.ended is not None and pause.holds(c, cmd):
+        return pause.hold(c, argv)
     if c.multi is not None and argv[0].lower() not in _MULTI_RUNS_NOW:
         c.last_cmd = cmd  # CLIENT LIST cmd= names what was queued last, as Redis
         if not (c.multi_dirty or c.watch_dirty):  # a doomed transaction keeps nothing
@@ -135,15 +147,43 @@ def _gate(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
     return call(c, cmd, argv)
 
 
-def _reject(c: "Client", cmd: Command, message: str) -> RedisError:
+def script_checks(c: Any, cmd: Command, argv: list[bytes]) -> str | None:
+    """What the path checks again for each command a script calls (after the caller's ACL):
+    its keys are served here, and a write can meet its quorum."""
+    node = c.server
+    router = node.router
+    if router is not None:
+        verdict = router.check_local(c, cmd, argv)
+        if verdict is not None:
+            return verdict
+    master = node.master
+    if cmd.write and master is not None and master.checks_writes:
+        return master.precheck(c, cmd)
+    return None
+
+
+def _rejected(c: Any, is_exec: bool, message: str) -> RedisError:
+    """Redis's rejectCommand: flag the transaction; a refused EXEC discards it outright."""
+    if c.multi is not None:
+        c.multi_dirty = True
+    if is_exec:
+        c.server.watches.discard_transaction(c)
+        message = "EXECABORT Transaction discarded because of: " + (
+            message.split(" ", 1)[1] if message.startswith("ERR ") else message)
+    c.server.stats.error(message)
+    return RedisError(message)
+
+
+def _reject(c: Any, cmd: Command, message: str) -> RedisError:
     cmd.rejected += 1
     return _rejected(c, cmd.name == "exec", message)
 
 
-def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
-    """Run a resolved command: time it, count it, commit its writes, feed monitors."""
-    server = c.server
-    ks = server.keyspace
+def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
+    """Steps 8-10: run a command that passed the path, commit its writes, and tell whoever
+    waits on them."""
+    node = c.server
+    ks = node.keyspace
     c.last_cmd = cmd
     if ks.marks and not c.in_exec:
         ks.marks = {}  # offsets of background writes (expiry, a blocked client served)
@@ -157,28 +197,28 @@ def call(c: "Client", cmd: Command, argv: list[bytes]) -> Any:
         if not c.in_exec:
             ks.commit()
         cmd.failed += 1
-        server.stats.error(e.message)
+        node.stats.error(e.message)
         reply = e
     except Exception as e:  # a bug: keep the connection and the data consistent
         ks.rollback()
         log.exception("command %s failed", cmd.name)
         cmd.failed += 1
         reply = RedisError(f"ERR internal error in '{cmd.name}': {type(e).__name__}")
-        server.stats.error(reply.message)
+        node.stats.error(reply.message)
     elapsed = perf_counter() - start
     ks.reading = False
     cmd.calls += 1
     cmd.seconds += elapsed
-    server.stats.commands += 1
-    if elapsed > server.slowlog.threshold_s:
-        server.slowlog.add(c, argv, elapsed * 1e6)
+    node.stats.commands += 1
+    if elapsed > node.slowlog.threshold_s:
+        node.slowlog.add(c, argv, elapsed * 1e6)
     if ks.marks and not c.in_exec:
         marks, ks.marks = ks.marks, {}
         # Anything but a read (writes, EXEC, scripts) waits for its writes' quorum; a read
         # that deleted an expired key on the way does not.
-        reply = server.after_write(c, reply, marks, not cmd.readonly)
+        reply = node.after_write(c, reply, marks, not cmd.readonly)
     if ks.touched:
-        server.keys_touched()
-    if server.monitors and not cmd.hidden_from_monitor:
-        server.feed_monitors(c, argv)
+        node.keys_touched()
+    if node.monitors and not cmd.hidden_from_monitor:
+        node.monitors.feed(c, argv)
     return reply

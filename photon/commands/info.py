@@ -12,7 +12,7 @@ from photon import REDIS_VERSION, __version__
 from photon.commands.table import all_commands
 
 if TYPE_CHECKING:
-    from photon.server import Server
+    from photon.node import Node
 
 DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                     "modules", "errorstats", "cluster", "keyspace"]
@@ -37,7 +37,7 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _server(s: "Server") -> list[tuple[str, Any]]:
+def _server(s: "Node") -> list[tuple[str, Any]]:
     up = int(s.uptime())
     uname = platform.uname()
     return [
@@ -73,7 +73,7 @@ def _server(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _clients(s: "Server") -> list[tuple[str, Any]]:
+def _clients(s: "Node") -> list[tuple[str, Any]]:
     blocked = sum(1 for c in s.clients.values() if c.blocked is not None)
     return [
         ("connected_clients", sum(1 for c in s.clients.values() if c.kind != "replica")),
@@ -88,7 +88,7 @@ def _clients(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _memory(s: "Server") -> list[tuple[str, Any]]:
+def _memory(s: "Node") -> list[tuple[str, Any]]:
     rss = rss_bytes()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     disk = sum(e.approximate_size() for e in s.engines)
@@ -122,7 +122,7 @@ def _memory(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _persistence(s: "Server") -> list[tuple[str, Any]]:
+def _persistence(s: "Node") -> list[tuple[str, Any]]:
     d = s.durability
     return [
         ("loading", 0),
@@ -145,7 +145,7 @@ def _persistence(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _stats(s: "Server") -> list[tuple[str, Any]]:
+def _stats(s: "Node") -> list[tuple[str, Any]]:
     st = s.stats
     ks = s.keyspace
     return [
@@ -185,23 +185,60 @@ def _stats(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _replication(s: "Server") -> list[tuple[str, Any]]:
-    return [
-        ("role", s.role),
-        ("connected_slaves", 0),
+def _replication(s: "Node") -> list[tuple[str, Any]]:
+    """Redis's fields, from the node's replica link, its replicas and its shard log."""
+    fields: list[tuple[str, Any]] = []
+    shardlog = s.shardlog
+    r = s.replica
+    if r is not None:
+        fields += [
+            ("role", "slave"),
+            ("master_host", r.host),
+            ("master_port", r.port),
+            ("master_link_status", "up" if r.state == "connected" else "down"),
+            ("master_last_io_seconds_ago",
+             int(time.monotonic() - r.last_io) if r.link is not None else -1),
+            ("master_sync_in_progress", 1 if r.syncing else 0),
+            ("slave_read_repl_offset", shardlog.offset),
+            ("slave_repl_offset", shardlog.offset),
+        ]
+        if r.syncing:
+            fields += [("master_sync_total_bytes", -1),
+                       ("master_sync_read_bytes", r.sync_bytes),
+                       ("master_sync_left_bytes", -1),
+                       ("master_sync_perc", "0.00"),
+                       ("master_sync_last_io_seconds_ago", int(time.monotonic() - r.last_io))]
+        if r.state != "connected":
+            fields.append(("master_link_down_since_seconds",
+                           int(time.monotonic() - r.down_since)))
+        fields += [("slave_priority", 100), ("slave_read_only", 1), ("replica_announced", 1)]
+    else:
+        fields.append(("role", "master"))
+    links = list(s.master.links.values()) if s.master is not None else []
+    fields.append(("connected_slaves", len(links)))
+    now = time.monotonic()
+    for i, link in enumerate(links):
+        fields.append((f"slave{i}", f"ip={link.host},port={link.port},state={link.state()},"
+                                    f"offset={link.offset()},lag={int(now - link.last_ack)}"))
+    positions = shardlog.positions
+    histlen = sum(b.entries[-1][1] - b.entries[0][0] for b in shardlog.backlogs if b.entries)
+    quorum = s.master is not None and s.master.quorum_active
+    fields += [
         ("master_failover_state", "no-failover"),
-        ("master_replid", s.run_id),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
+        ("master_replid", shardlog.replid.decode()),
+        ("master_replid2", positions[0].replid2.decode() if positions else "0" * 40),
+        ("master_repl_offset", shardlog.offset),
+        ("second_repl_offset", positions[0].offset2 if positions else -1),
+        ("repl_backlog_active", 1 if shardlog.active else 0),
+        ("repl_backlog_size", s.config.repl_backlog_size),
+        ("repl_backlog_first_byte_offset", shardlog.offset - histlen + 1),
+        ("repl_backlog_histlen", histlen),
+        ("write_quorum", s.config.write_quorum if quorum else 1),
     ]
+    return fields
 
 
-def _cpu(s: "Server") -> list[tuple[str, Any]]:
+def _cpu(s: "Node") -> list[tuple[str, Any]]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return [
@@ -214,15 +251,15 @@ def _cpu(s: "Server") -> list[tuple[str, Any]]:
     ]
 
 
-def _errorstats(s: "Server") -> list[tuple[str, Any]]:
+def _errorstats(s: "Node") -> list[tuple[str, Any]]:
     return [(f"errorstat_{k}", f"count={v}") for k, v in sorted(s.stats.errors.items())]
 
 
-def _cluster(s: "Server") -> list[tuple[str, Any]]:
+def _cluster(s: "Node") -> list[tuple[str, Any]]:
     return [("cluster_enabled", 1 if s.mode == "cluster" else 0)]
 
 
-def _keyspace(s: "Server") -> list[tuple[str, Any]]:
+def _keyspace(s: "Node") -> list[tuple[str, Any]]:
     ks = s.keyspace
     out = []
     for db in range(ks.databases):
@@ -234,7 +271,7 @@ def _keyspace(s: "Server") -> list[tuple[str, Any]]:
     return out
 
 
-def _commandstats(s: "Server") -> list[tuple[str, Any]]:
+def _commandstats(s: "Node") -> list[tuple[str, Any]]:
     out = []
     for cmd in all_commands():
         for c in [cmd, *cmd.subcommands.values()]:
@@ -256,7 +293,7 @@ SECTIONS = {
 TITLES = {"cpu": "CPU", "errorstats": "Errorstats", "commandstats": "Commandstats"}
 
 
-def render(server: "Server", wanted: list[str]) -> bytes:
+def render(server: "Node", wanted: list[str]) -> bytes:
     """The INFO text for the requested sections (Redis's names: default, all, everything)."""
     names: list[str] = []
     if not wanted:
@@ -275,7 +312,7 @@ def render(server: "Server", wanted: list[str]) -> bytes:
             seen.append(n)
     blocks = []
     for name in seen:
-        fields = server.info_sections.get(name, SECTIONS[name])(server)
+        fields = SECTIONS[name](server)
         title = TITLES.get(name, name.capitalize())
         lines = [f"# {title}"] + [f"{k}:{v}" for k, v in fields]
         blocks.append("\r\n".join(lines) + "\r\n")

@@ -312,14 +312,8 @@ def _flush_arg(argv: list[bytes]) -> None:
 
 def flush(c, db: int | None) -> None:
     server = c.server
-    ks = server.keyspace
-    for (wdb, key), clients in list(server.watchers.items()):
-        if (db is None or wdb == db) and ks.lookup(wdb, key) is not None:
-            for w in clients:
-                w.watch_dirty = True
-    ks.flush(db)
-    for hook in server.flush_hooks:
-        hook(db)
+    server.watches.touch_all(db, only_existing=True)
+    server.keyspace.flush(db)
 
 
 @command("flushdb", -1, "write", 0, 0, 0)

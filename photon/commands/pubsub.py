@@ -1,7 +1,7 @@
 """Pub/sub (Redis's pubsub.c): SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBEs,
 PUBLISH, SPUBLISH and PUBSUB introspection, with Redis 7.0's exact frames.
 
-The registry is per server (``server.pubsub``, made on first use by ``pubsub(server)``):
+The registry is the node's ``pubsub`` (made with the node):
 channel -> subscribers, pattern -> subscribers, shard channel -> subscribers, each ordered by
 subscription time. A client keeps its own subscriptions in ``c.channels`` / ``c.patterns``
 (sets other modules read) and, ordered, in ``c.extra["pubsub"]``; ``c.subscribed`` is the
@@ -11,8 +11,8 @@ output-buffer class, CLIENT LIST flag P).
 Messages are appended to the subscriber's output and flushed once per event-loop turn, so a
 pipeline of PUBLISHes costs one write per subscriber; the flush applies the subscriber's
 output-buffer limits, which close a subscriber that does not read instead of ever making a
-publisher wait. ``publish(server, channel, message)`` is the entry point for other modules
-(keyspace notifications, a cluster bus).
+publisher wait. ``node.pubsub.publish(channel, message)`` is the entry point for other
+modules (keyspace notifications, a cluster bus).
 """
 from __future__ import annotations
 
@@ -56,8 +56,6 @@ class PubSub:
         self.shards: dict[bytes, dict[Any, None]] = {}
         self._pending: dict[Any, None] = {}  # subscribers with messages to flush
         self._flush_scheduled = False
-        server.disconnect_hooks.append(self.drop_client)
-        server.reset_hooks.append(self.drop_client)
         self._count()
 
     # --- bookkeeping -------------------------------------------------------------------
@@ -237,19 +235,6 @@ class PubSub:
                 c.flush()
 
 
-def pubsub(server) -> PubSub:
-    ps = getattr(server, "pubsub", None)
-    if ps is None:
-        ps = server.pubsub = PubSub(server)
-    return ps
-
-
-def publish(server, channel: bytes, message: bytes) -> int:
-    """PUBLISH for other modules (keyspace notifications...): the receiver count."""
-    ps = getattr(server, "pubsub", None)
-    return ps.publish(channel, message) if ps is not None else 0
-
-
 # --- commands ---------------------------------------------------------------------------
 
 def _confirmations(c, frames: list) -> Raw:
@@ -260,7 +245,7 @@ def _confirmations(c, frames: list) -> Raw:
 
 
 def _subscribe(c, kind: bytes, names: list[bytes], join, shard: bool = False) -> Raw:
-    s = pubsub(c.server).subs(c)
+    s = c.server.pubsub.subs(c)
     frames = []
     for name in names:
         join(c, name)
@@ -271,7 +256,7 @@ def _subscribe(c, kind: bytes, names: list[bytes], join, shard: bool = False) ->
 def _unsubscribe(c, kind: bytes, names: list[bytes], current, leave,
                  shard: bool = False) -> Raw:
     """No names: leave everything; nothing to leave still confirms once, with a nil."""
-    s = pubsub(c.server).subs(c)
+    s = c.server.pubsub.subs(c)
     frames = []
     for name in names or list(current):
         leave(c, name)
@@ -288,23 +273,23 @@ def _count(s, shard: bool) -> int:
 
 @command("subscribe", -2, "pubsub noscript loading stale", 0, 0, 0)
 def subscribe(c, argv):
-    return _subscribe(c, _SUBSCRIBE, argv[1:], pubsub(c.server).subscribe)
+    return _subscribe(c, _SUBSCRIBE, argv[1:], c.server.pubsub.subscribe)
 
 
 @command("unsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0)
 def unsubscribe(c, argv):
-    ps = pubsub(c.server)
+    ps = c.server.pubsub
     return _unsubscribe(c, _UNSUBSCRIBE, argv[1:], ps.subs(c).channels, ps.unsubscribe)
 
 
 @command("psubscribe", -2, "pubsub noscript loading stale", 0, 0, 0)
 def psubscribe(c, argv):
-    return _subscribe(c, _PSUBSCRIBE, argv[1:], pubsub(c.server).psubscribe)
+    return _subscribe(c, _PSUBSCRIBE, argv[1:], c.server.pubsub.psubscribe)
 
 
 @command("punsubscribe", -1, "pubsub noscript loading stale", 0, 0, 0)
 def punsubscribe(c, argv):
-    ps = pubsub(c.server)
+    ps = c.server.pubsub
     return _unsubscribe(c, _PUNSUBSCRIBE, argv[1:], ps.subs(c).patterns, ps.punsubscribe)
 
 
@@ -312,28 +297,26 @@ def punsubscribe(c, argv):
 def ssubscribe(c, argv):
     if c.in_exec:  # Redis denies it to a client that expects one reply per command
         raise RedisError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
-    ps = pubsub(c.server)
+    ps = c.server.pubsub
     return _subscribe(c, _SSUBSCRIBE, argv[1:],
                       lambda c, ch: ps.subscribe(c, ch, shard=True), shard=True)
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1)
 def sunsubscribe(c, argv):
-    ps = pubsub(c.server)
+    ps = c.server.pubsub
     return _unsubscribe(c, _SUNSUBSCRIBE, argv[1:], ps.subs(c).shards,
                         lambda c, ch: ps.unsubscribe(c, ch, shard=True), shard=True)
 
 
 @command("publish", 3, "pubsub loading stale fast", 0, 0, 0)
 def publish_(c, argv):
-    ps = getattr(c.server, "pubsub", None)
-    return ps.publish(argv[1], argv[2]) if ps is not None else 0
+    return c.server.pubsub.publish(argv[1], argv[2])
 
 
 @command("spublish", 3, "pubsub loading stale fast", 1, 1, 1)
 def spublish(c, argv):
-    ps = getattr(c.server, "pubsub", None)
-    return ps.spublish(argv[1], argv[2]) if ps is not None else 0
+    return c.server.pubsub.spublish(argv[1], argv[2])
 
 
 # --- PUBSUB -------------------------------------------------------------------------------
@@ -357,12 +340,12 @@ def _active(registry: dict[bytes, dict], argv) -> list[bytes]:
 
 @command("pubsub|channels", -2, "pubsub loading stale", 0, 0, 0)
 def pubsub_channels(c, argv):
-    return _active(pubsub(c.server).channels, argv)
+    return _active(c.server.pubsub.channels, argv)
 
 
 @command("pubsub|numsub", -2, "pubsub loading stale", 0, 0, 0)
 def pubsub_numsub(c, argv):
-    channels = pubsub(c.server).channels
+    channels = c.server.pubsub.channels
     out: list = []
     for ch in argv[2:]:
         out.append(ch)
@@ -372,17 +355,17 @@ def pubsub_numsub(c, argv):
 
 @command("pubsub|numpat", 2, "pubsub loading stale", 0, 0, 0)
 def pubsub_numpat(c, argv):
-    return len(pubsub(c.server).patterns)
+    return len(c.server.pubsub.patterns)
 
 
 @command("pubsub|shardchannels", -2, "pubsub loading stale", 0, 0, 0)
 def pubsub_shardchannels(c, argv):
-    return _active(pubsub(c.server).shards, argv)
+    return _active(c.server.pubsub.shards, argv)
 
 
 @command("pubsub|shardnumsub", -2, "pubsub loading stale", 0, 0, 0)
 def pubsub_shardnumsub(c, argv):
-    shards = pubsub(c.server).shards
+    shards = c.server.pubsub.shards
     out: list = []
     for ch in argv[2:]:
         out.append(ch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from photon.commands.dispatch import execute
 from photon.commands.table import command
 from photon.errors import RedisError
 from photon.protocol.encoder import encode
@@ -44,9 +45,9 @@ def role(c, argv):
     server = c.server
     if server.role == "replica":
         r = server.replica
-        return [b"slave", r.host.encode(), r.port, r.state.encode(), server.master.offset]
+        return [b"slave", r.host.encode(), r.port, r.state.encode(), server.shardlog.offset]
     links = server.master.links.values()
-    return [b"master", server.master.offset,
+    return [b"master", server.shardlog.offset,
             [[link.host.encode(), b"%d" % link.port, b"%d" % link.offset()] for link in links]]
 
 
@@ -59,7 +60,7 @@ def wait(c, argv):
         raise RedisError("ERR timeout is not an integer or out of range")
     if timeout < 0:
         raise RedisError("ERR timeout is negative")
-    if server.role == "replica":
+    if server.master is None:
         raise RedisError("ERR WAIT cannot be used with replica instances. Please also note that "
                          "since Redis 4.0 if a replica is configured to be writable (which is "
                          "not the default) writes to replicas are just local and are not "
@@ -86,7 +87,7 @@ def photon_sync(c, argv):
     """PHOTON.SYNC node-id host port shard-count [shard replid offset ...]: become a replica
     link (the host shown for it is the connection's own address)."""
     server = c.server
-    if server.role == "replica":
+    if server.master is None:
         raise RedisError("ERR this node is a replica; replicate from its master %s:%d" % (
             server.replica.host, server.replica.port))
     if (len(argv) - 5) % 3 or len(argv) == 5:
@@ -114,7 +115,8 @@ def photon_sync(c, argv):
 @command("photon.ack", -3, "noscript loading stale fast", 0, 0, 0)
 def photon_ack(c, argv):
     offsets = {parse_int(argv[i]): parse_int(argv[i + 1]) for i in range(1, len(argv) - 1, 2)}
-    c.server.master.ack(c, offsets)
+    if c.server.master is not None:
+        c.server.master.ack(c, offsets)
     return NO_REPLY
 
 
@@ -122,8 +124,6 @@ def photon_ack(c, argv):
 def photon_fwd(c, argv):
     """PHOTON.FWD resp db commands: run commands a replica passed on for one of its clients;
     reply [the last reply encoded for that client, [shard, offset, ...] of its writes]."""
-    from photon.commands.dispatch import execute
-
     resp3 = argv[1] == b"3"
     c.db = parse_int(argv[2])
     parser = RequestParser()

@@ -24,7 +24,6 @@ import random
 from collections import OrderedDict
 
 from photon.commands.keys import CURSORS, parse_scan_options
-from photon.keyspace.keyspace import Collection
 from photon.util.glob import compile_glob
 
 

@@ -48,12 +48,7 @@ def _first_key(argv: list[bytes]) -> list[int]:
 
 def _full_key_access(c) -> bool:
     """ACLUserCheckKeyPerm(user, "*", is_pattern, CMD_KEY_ACCESS): may the user read any key."""
-    from photon.security.acl import READ
-
-    user = c.server.security.users.get(c.user)
-    if user is None:
-        return True
-    return any(sel.allkeys or sel._key_ok(b"*", READ) for sel in user.selectors)
+    return c.server.security.may_read_all_keys(c)
 
 
 def _lookup_by_pattern(c, pattern: bytes, subst: bytes) -> bytes | None:

@@ -15,9 +15,9 @@ from photon.protocol.reply import OK
 # result is created with createStringObject, never tryObjectEncoding): OBJECT ENCODING says
 # embstr or raw by length, never int. Strings only; collections use bit 2 for FLAG_BIG.
 FLAG_NOT_INT = 4
+from photon.util.long_double import _LD_MAX, round_ld
 from photon.util.numbers import (
-    _LD_MAX, INT64_MAX, INT64_MIN, _round_ld, add_long_double, format_long_double, parse_int,
-    string2ll,
+    INT64_MAX, INT64_MIN, add_long_double, format_long_double, parse_int, string2ll,
 )
 
 _UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
@@ -307,7 +307,7 @@ def strtold(s: bytes) -> Fraction | float | None:
         if top > 16400 or top < _LD_MIN_SUBNORMAL_EXP - 2:
             return None
         exact = mant * (Fraction(2) ** exp)
-    value = _round_ld(exact)
+    value = round_ld(exact)
     if value == 0 or abs(value) > _LD_MAX:
         return None
     return -value if neg else value

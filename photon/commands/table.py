@@ -47,6 +47,8 @@ class Command:
         self.denyoom = "denyoom" in f
         self.allow_busy = "allow_busy" in f
         self.hidden_from_monitor = self.admin or "skip_monitor" in f
+        # node-to-node commands: with a cluster secret, only proven peers may send them
+        self.internal = self.name.startswith("photon.") and self.name != "photon.auth"
 
     @property
     def display(self) -> str:

@@ -16,39 +16,30 @@ def multi(c, argv):
     return OK
 
 
-def _end(c) -> None:
-    from photon.server import unwatch
-
-    c.multi = None
-    c.multi_dirty = False
-    unwatch(c.server, c)
-
-
 @command("discard", 1, "noscript loading stale fast allow_busy", 0, 0, 0)
 def discard(c, argv):
     if c.multi is None:
         raise RedisError("ERR DISCARD without MULTI")
-    _end(c)
+    c.server.watches.discard_transaction(c)
     return OK
 
 
 @command("exec", 1, "noscript loading stale skip_slowlog", 0, 0, 0)
 def exec_(c, argv):
-    from photon.server import unwatch
-
     if c.multi is None:
         raise RedisError("ERR EXEC without MULTI")
     queued = c.multi
+    watches = c.server.watches
     if c.multi_dirty:
-        _end(c)
+        watches.discard_transaction(c)
         raise RedisError("EXECABORT Transaction discarded because of previous errors.")
     if c.watch_dirty or _watched_key_expired(c):
-        _end(c)
+        watches.discard_transaction(c)
         return NULL_ARRAY
     # As Redis: unwatch before running (the transaction's own writes touch nothing it
     # watched), and stay in the MULTI state while the commands run (CLIENT INFO inside
     # says flags=x, multi=N, cmd=exec).
-    unwatch(c.server, c)
+    watches.unwatch(c)
     exec_cmd = c.last_cmd
     results = []
     c.in_exec = True
@@ -81,22 +72,13 @@ def _watched_key_expired(c) -> bool:
 def watch(c, argv):
     if c.multi is not None:
         raise RedisError("ERR WATCH inside MULTI is not allowed")
-    server = c.server
-    ks = server.keyspace
+    watches = c.server.watches
     for key in argv[1:]:
-        dbkey = (c.db, key)
-        if dbkey in c.watched:
-            continue
-        _, _, raw = ks.raw_meta(c.db, key)
-        # True: live; None: present but already expired (its deletion is no change); False
-        c.watched[dbkey] = None if raw is not None and not ks.is_live(raw) else raw is not None
-        server.watchers.setdefault(dbkey, set()).add(c)
+        watches.watch(c, c.db, key)
     return OK
 
 
 @command("unwatch", 1, "noscript loading stale fast allow_busy", 0, 0, 0)
 def unwatch_(c, argv):
-    from photon.server import unwatch
-
-    unwatch(c.server, c)
+    c.server.watches.unwatch(c)
     return OK

@@ -1,1 +1,1 @@
-"""Redis data types on an ordered key-value engine (DESIGN.md §3)."""
+"""Redis data types on an ordered key-value engine (docs/architecture.md, "Storage encoding")."""

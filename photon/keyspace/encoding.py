@@ -1,4 +1,5 @@
-"""How Redis keys are laid out in a shard's engine (the Kvrocks scheme, DESIGN.md §3).
+"""How Redis keys are laid out in a shard's engine (the Kvrocks scheme; docs/architecture.md,
+"Storage encoding").
 
     db 'm' key                              metadata: type, flags, expiry [, version, size ...]
     db 's' len(key) key version field       one field / member / element of a collection
@@ -6,7 +7,8 @@
     db 'x' expire_ms key                    expiry index, for the active sweeper
     ff 'c' db                               key and expiry counts of a database
     ff 'g' version db key                   a dropped collection whose subkeys await reclaiming
-    ff 'r' ...                              replication state
+    ff 'r'                                  the shard's replication position (its format is
+                                            replication's; the keyspace only stores it)
 
 The database number leads every user record, so a whole database is one contiguous range.
 Strings keep their value in the metadata record: GET and SET touch one entry.
@@ -59,8 +61,12 @@ def expiry_key(db: int, expire_ms: int, key: bytes) -> bytes:
     return bytes((db, EXPIRY)) + _U64.pack(expire_ms) + key
 
 
+COUNTERS = ord("c")
+POSITION_KEY = bytes((INTERNAL, ord("r")))
+
+
 def counters_key(db: int) -> bytes:
-    return bytes((INTERNAL, ord("c"), db))
+    return bytes((INTERNAL, COUNTERS, db))
 
 
 def garbage_key(version: int, db: int, key: bytes) -> bytes:

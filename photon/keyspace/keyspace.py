@@ -13,12 +13,13 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 
-from photon.cluster.slots import shard_mapper
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
-from photon.keyspace.encoding import HEAD_SIZE, STRING, Meta
+from photon.keyspace.encoding import COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, Meta
 from photon.keyspace.journal import Journal
+from photon.keyspace.slots import shard_mapper
 from photon.storage.engine import Engine
+from photon.storage.layout import Layout, MemoryLayout
 
 _COUNTS = struct.Struct(">qq")
 _HEAD = struct.Struct(">BBQ")
@@ -45,14 +46,17 @@ class Shard:
             self.keys[db], self.expires[db] = _COUNTS.unpack(raw) if raw else (0, 0)
 
 
-CommitHook = Callable[[int, dict[bytes, bytes | None]], None]
+# Told of each shard's share of a commit before it is written; returns the shard's new
+# replication position to store in the same batch (None: nothing to record).
+CommitListener = Callable[[int, dict[bytes, bytes | None]], "bytes | None"]
 
 
 class Keyspace:
     def __init__(self, engines: list[Engine], databases: int = 16,
-                 journal: Journal | None = None) -> None:
+                 journal: Journal | None = None, layout: Layout | None = None) -> None:
         self.databases = databases
         self.journal = journal
+        self.layout = layout if layout is not None else MemoryLayout(engines)
         self.shards = [Shard(i, e, databases) for i, e in enumerate(engines)]
         self.engines = engines
         self.shard_of = shard_mapper(len(engines))
@@ -60,7 +64,8 @@ class Keyspace:
         self.pending: dict[int, dict[bytes, bytes | None]] = {}
         self.touched: list[tuple[int, bytes]] = []
         self.expire_deletes = True
-        self.commit_hooks: list[CommitHook] = []
+        self.commit_listener: CommitListener | None = None
+        self._replicated: dict[int, dict[bytes, bytes | None]] = {}
         self.marks: dict[int, int] = {}  # shard -> replication offset of this command's writes
         self.written_shards: set[int] = set()
         self._version = 0
@@ -69,6 +74,26 @@ class Keyspace:
         self.hits = 0  # INFO keyspace_hits/misses: key lookups of read commands, as Redis
         self.misses = 0
         self.reading = False  # set by the gate while a read-only command runs
+
+    @classmethod
+    def open(cls, layout: Layout, databases: int = 16) -> "Keyspace":
+        """A node's keyspace from its stored shards, after finishing what a crash cut short:
+        a staged shard's swap, then a cross-shard commit."""
+        engines = layout.open_shards()
+        layout.recover(engines, lambda e: e.get(POSITION_KEY) is not None)
+        journal_engine = layout.open_journal()
+        journal = Journal(journal_engine) if journal_engine is not None else None
+        if journal is not None:
+            journal.recover(engines)
+        return cls(engines, databases, journal, layout)
+
+    def close(self) -> None:
+        self.commit()
+        self.write_batches()
+        for engine in self.engines:
+            engine.close()
+        if self.journal is not None:
+            self.journal.engine.close()
 
     # --- time and versions -------------------------------------------------------------
 
@@ -125,8 +150,10 @@ class Keyspace:
                 for db in shard.dirty_dbs:
                     ops[enc.counters_key(db)] = _COUNTS.pack(shard.keys[db], shard.expires[db])
                 shard.dirty_dbs.clear()
-            for hook in self.commit_hooks:
-                hook(index, ops)
+            if self.commit_listener is not None:
+                position = self.commit_listener(index, ops)
+                if position is not None:
+                    ops[POSITION_KEY] = position
         journal = self.journal if len(pending) > 1 else None
         if journal is not None:
             journal.begin(pending)
@@ -142,6 +169,89 @@ class Keyspace:
             self.shards[index].dirty_dbs.clear()
             self.shards[index].load_counts()
         self.pending = {}
+
+    # --- whole shards: replication and shard moves ----------------------------------------
+
+    def position(self, shard: int) -> bytes | None:
+        """The shard's stored replication position (written with the data it describes)."""
+        return self.engines[shard].get(POSITION_KEY)
+
+    def write_position(self, shard: int, record: bytes) -> None:
+        self.engines[shard].write({POSITION_KEY: record})
+
+    def apply_batch(self, shard: int, ops: dict[bytes, bytes | None],
+                    position: bytes) -> list[tuple[int, bytes]]:
+        """Apply another node's commit with the shard's new position; returns the keys it
+        touched (also noted for WATCH). Batches wait for ``write_batches``, which writes each
+        shard's share as one engine write: a crash keeps all of them or none."""
+        ops[POSITION_KEY] = position
+        staged = self._replicated.get(shard)
+        if staged is None:
+            self._replicated[shard] = ops
+        else:
+            staged.update(ops)  # later batches win; the position is the last one's
+        touched = []
+        counts = self.shards[shard]
+        for k, v in ops.items():
+            if len(k) > 1:
+                if k[1] == META and k[0] != INTERNAL:
+                    touched.append((k[0], k[2:]))
+                elif k[0] == INTERNAL and k[1] == COUNTERS and len(k) == 3 and k[2] < len(
+                        counts.keys):
+                    counts.keys[k[2]], counts.expires[k[2]] = _COUNTS.unpack(v) if v else (0, 0)
+        self.touched.extend(touched)
+        return touched
+
+    def write_batches(self) -> None:
+        if self._replicated:
+            batches, self._replicated = self._replicated, {}
+            for shard, ops in batches.items():
+                self.engines[shard].write(ops)
+
+    def snapshot(self, shard: int) -> "ShardSnapshot":
+        """A frozen view of the shard (a full sync streams from it)."""
+        return ShardSnapshot(self.engines[shard].snapshot())
+
+    def approximate_size(self, shard: int) -> int:
+        return self.engines[shard].approximate_size()
+
+    def replace_shard(self, shard: int, contents: dict[bytes, bytes | None], position: bytes,
+                      max_deletes: int) -> bool:
+        """Replace a shard's contents in one atomic write, when it holds at most max_deletes
+        records; False (nothing written) when it holds more."""
+        live = self.engines[shard]
+        ops: dict[bytes, bytes | None] = {}
+        for k in live.keys(b""):
+            ops[k] = None
+            if len(ops) > max_deletes:
+                return False
+        ops.update(contents)
+        ops[POSITION_KEY] = position
+        live.write(ops)
+        self.shards[shard].load_counts()
+        return True
+
+    def open_staging(self, shard: int) -> Engine:
+        """An empty engine to build the shard's next contents in (see ``swap_in``)."""
+        return self.layout.open_staging(shard)
+
+    def swap_in(self, shard: int, staging: Engine, position: bytes | None) -> None:
+        """The staged engine becomes the shard (with ``position``); the old contents go."""
+        if position is not None:
+            staging.write({POSITION_KEY: position})
+        self._set_engine(shard, self.layout.swap_in(shard, self.engines[shard], staging))
+
+    def discard_staging(self, shard: int, staging: Engine) -> None:
+        self.layout.discard_staging(shard, staging)
+
+    def drop_shard(self, shard: int) -> None:
+        """Forget every record of a shard at once (a shard that moved away)."""
+        self.swap_in(shard, self.open_staging(shard), None)
+
+    def _set_engine(self, shard: int, engine: Engine) -> None:
+        self.engines[shard] = engine
+        self.shards[shard].engine = engine
+        self.shards[shard].load_counts()
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -371,6 +481,22 @@ class Keyspace:
                 batch = {k: None for k in shard.engine.keys(gstart, enc.prefix_end(gstart))}
                 if batch:
                     shard.engine.write(batch)
+
+
+class ShardSnapshot:
+    """A shard frozen at one moment: its position and its records (the position excluded)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.position = engine.get(POSITION_KEY)
+
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        for k, v in self.engine.items(b""):
+            if k != POSITION_KEY:
+                yield k, v
+
+    def close(self) -> None:
+        self.engine.close()
 
 
 def _merge(base: Iterator[tuple[bytes, bytes]], overlay: list[tuple[bytes, bytes | None]],

@@ -96,3 +96,9 @@ def _one_line(message: str) -> bytes:
 
 def encode_error(message: str) -> bytes:
     return b"-%b\r\n" % _one_line(message)
+
+
+def encode_request(*items: bytes | int) -> bytes:
+    """A command as a client sends it: every argument a bulk string."""
+    args = [x if isinstance(x, bytes) else b"%d" % x for x in items]
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)

@@ -11,7 +11,7 @@ import re
 from itertools import chain
 
 from photon.errors import ProtocolError
-from photon.security.reader import GUARDED, new_reader
+from photon.protocol.guard import GUARDED, new_reader
 from photon.util.numbers import string2ll
 from photon.util.splitargs import split_args
 
@@ -22,7 +22,7 @@ UNAUTH_BULK_MAX = 16384
 ARG_OVERHEAD = 48  # memory an argument costs beyond its bytes, counted in the query buffer
 # An array header with six or more digits: hiredis would allocate the whole list up front,
 # so such input goes to the Python reader, which checks the count and allocates nothing.
-# Only needed when photon.security.reader cannot cap hiredis's readers (GUARDED is False).
+# Only needed when photon.protocol.guard cannot cap hiredis's readers (GUARDED is False).
 _BIG_ARRAY = re.compile(rb"[*~>%|]-?[0-9]{6}")
 
 

@@ -1,1 +1,2 @@
-"""Replication: each shard's writes streamed to replicas, acknowledged by quorum (DESIGN §5)."""
+"""Replication: each shard's writes streamed to replicas, acknowledged by quorum
+(docs/architecture.md, "Replication and quorum")."""

@@ -31,17 +31,16 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from photon.errors import RedisError
-from photon.replication.stream import (
-    REPL_KEY, Backlog, Position, encode_ops, entry_message, message, new_replid, snapshot_chunks,
-)
+from photon.replication.stream import message, snapshot_chunks
 
 if TYPE_CHECKING:
-    from photon.client import Client
-    from photon.server import Server
+    from photon.node import Node
+    from photon.replication.log import ShardLog
+
+    Client = Any
 
 log = logging.getLogger("photon.replication")
 NOQUORUM = "NOQUORUM Insufficient replicas for write quorum"
-EXECABORT_NOQUORUM = "EXECABORT Transaction discarded because of: " + NOQUORUM
 PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
 
 
@@ -87,7 +86,7 @@ class ReplicaLink:
         return sum(max(o, 0) for o in self.acked.values())
 
     def lag_bytes(self) -> int:
-        positions = self.master.positions
+        positions = self.master.log.positions
         return sum(max(0, positions[s].offset - max(o, 0)) for s, o in self.acked.items())
 
     def lag_seconds(self) -> float:
@@ -113,7 +112,7 @@ class ReplicaLink:
         elif shard in self.pending:
             self.pending[shard].append(msg)
             self.pending_bytes += len(msg)
-            hard = self.master.server.config.client_output_buffer_limit["replica"][0]
+            hard = self.master.node.config.client_output_buffer_limit["replica"][0]
             if hard and self.pending_bytes > hard:
                 log.warning("Replica %s fell too far behind during its full sync (%d bytes of "
                             "writes held); dropping it", self.node_id, self.pending_bytes)
@@ -152,9 +151,9 @@ class ReplicaLink:
     async def _full_sync(self, shards: list[int]) -> None:
         """Stream LevelDB snapshots of the shards, then each shard's writes since."""
         master = self.master
-        server = master.server
-        engines = server.keyspace.engines
-        total = sum(engines[s].approximate_size() for s in shards)
+        server = master.node
+        ks = server.keyspace
+        total = sum(ks.approximate_size(s) for s in shards)
         log.info("Full sync of %d shard(s) to replica %s (%s:%d) starting (about %d bytes on "
                  "disk)", len(shards), self.node_id, self.host, self.port, total)
         begun = last_report = time.monotonic()
@@ -165,15 +164,15 @@ class ReplicaLink:
         for n, shard in enumerate(shards):
             if self.closed:
                 return
-            snap = engines[shard].snapshot()
-            pos = master.positions[shard]
+            snap = ks.snapshot(shard)
+            pos = master.log.positions[shard]
             offset = pos.offset
             self.pending[shard] = []
             self.send(message(b"FULLSYNC", shard, pos.replid, offset))
             started = time.monotonic()
             shard_sent = 0
             try:
-                for blob in snapshot_chunks(snap.items(b"")):
+                for blob in snapshot_chunks(snap.records()):
                     if self.closed:
                         return
                     self.send(message(b"SNAP", shard, blob))
@@ -231,65 +230,47 @@ class QuorumWait:
 
 
 class Master:
-    """Replication state of a node that accepts replicas."""
+    """The links to this node's replicas, the quorum its writes wait for, and WAIT. It exists
+    while the node is a master; the shards' positions and backlogs are the ShardLog's."""
 
-    def __init__(self, server: "Server") -> None:
-        self.server = server
-        ks = server.keyspace
-        from photon.replication.replica import recover_interrupted_syncs
-
-        recover_interrupted_syncs(server)
-        self.positions: list[Position] = []
-        recorded = False
-        node_replid = new_replid()
-        for engine in ks.engines:
-            pos = Position.parse(engine.get(REPL_KEY))
-            recorded |= pos is not None
-            self.positions.append(pos or Position(node_replid))
-        self.backlogs = [Backlog(server.config.repl_backlog_size) for _ in ks.engines]
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        self.log: ShardLog = node.shardlog
         self.links: dict[int, ReplicaLink] = {}
         self.waiters: dict[QuorumWait, None] = {}  # in arrival order
         # Quorum waits share one timeout, so their deadlines come in order: one timer for the
         # oldest instead of one per write.
         self._deadlines: deque[QuorumWait] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
-        # Entries are recorded once the node is part of a replicated group; a standalone node
-        # that never had a replica skips the work (its first replica does a full sync).
-        self.active = recorded or server.config.role != "standalone"
-        ks.commit_hooks.append(self.on_commit)
-        server.disconnect_hooks.append(self.detach)
-        if server.config.role != "standalone":
-            # Only nodes that can require a quorum pay for the check, and only writes (and
-            # EXEC) go through it.
-            server.write_checks.append(self.precheck)
-        server.setting_appliers["repl_backlog_size"] = self._set_backlog
+        # Only nodes that can require a quorum pay for the check in the command path, and only
+        # writes (and EXEC) go through it.
+        self.checks_writes = node.config.role != "standalone"
+        self.log.leading = True
+        self.log.feed = self.feed
 
-    def _set_backlog(self, size: int) -> None:
-        for b in self.backlogs:
-            b.limit = size
+    def close(self) -> None:
+        """The node stops being a master: drop the replica links, fail the waits."""
+        self.log.feed = None
+        for link in list(self.links.values()):
+            link.client.abort()
+        self.links.clear()
+        for w in list(self.waiters):
+            if not w.future.done():
+                w.future.set_result(w.reply if w.count_only else RedisError(NOQUORUM))
+        if self._sweeper is not None:
+            self._sweeper.cancel()
 
     @property
     def replid(self) -> bytes:
-        return self.positions[0].replid if self.positions else b""
+        return self.log.replid
 
     @property
     def offset(self) -> int:
-        return sum(p.offset for p in self.positions)
+        return self.log.offset
 
     # --- the stream ----------------------------------------------------------------------
 
-    def on_commit(self, shard: int, ops: dict[bytes, bytes | None]) -> None:
-        if not self.active or self.server.role != "master":
-            return
-        pos = self.positions[shard]
-        blob = encode_ops(ops)
-        start = pos.offset
-        end = start + len(blob)
-        pos.offset = end
-        ops[REPL_KEY] = pos.record()
-        msg = entry_message(shard, start, blob)
-        self.backlogs[shard].append(start, end, msg)
-        self.server.keyspace.marks[shard] = end
+    def feed(self, shard: int, msg: bytes) -> None:
         for link in self.links.values():
             link.feed(shard, msg)
 
@@ -297,23 +278,20 @@ class Master:
                wanted: list[tuple[int, bytes, int]]) -> None:
         """A replica asked for the stream: continue each shard from its position when the
         backlog reaches back there, else plan a full sync of it."""
-        if not self.active:
-            # The first replica of a standalone node: from now on every write is an entry;
-            # the positions are kept so a restart does not force the replica to resync.
-            self.active = True
-            self.record_positions()
+        log_ = self.log
+        log_.start_recording()  # the positions are kept so a restart does not force a resync
         for old in [link for link in self.links.values() if link.node_id == node_id]:
             self.detach(old.client, quiet=True)  # a reconnect we have not noticed yet
             old.client.abort()
         link = ReplicaLink(self, c, node_id, host, port, [s for s, _, _ in wanted])
         c.kind = "replica"
         self.links[c.id] = link
-        link.send(message(b"MASTER", self.server.node_id.encode()))
+        link.send(message(b"MASTER", self.node.node_id.encode()))
         full: list[int] = []
         partial = 0
         for shard, replid, offset in wanted:
-            pos = self.positions[shard]
-            msgs = (self.backlogs[shard].since(offset, pos.offset)
+            pos = log_.positions[shard]
+            msgs = (log_.backlogs[shard].since(offset, pos.offset)
                     if pos.can_continue(replid, offset) else None)
             if msgs is None:
                 full.append(shard)
@@ -324,12 +302,12 @@ class Master:
                 link.send(m)
             link.online.add(shard)
             link.acked[shard] = offset
-        counters = self.server.info_counters
+        counters = self.node.info_counters
         if partial:
             counters["sync_partial_ok"] = counters.get("sync_partial_ok", 0) + 1
         if full and (partial or any(o > 0 for _, _, o in wanted)):
             counters["sync_partial_err"] = counters.get("sync_partial_err", 0) + 1
-        behind = sum(max(0, self.positions[s].offset - o) for s, _, o in wanted
+        behind = sum(max(0, log_.positions[s].offset - o) for s, _, o in wanted
                      if s in link.online)
         if not full:
             log.info("Replica %s (%s:%d) attached: partial resync of %d shard(s), %d bytes to "
@@ -339,19 +317,6 @@ class Master:
                      "of %d", node_id, host, port, partial, len(full))
             link.task = asyncio.get_running_loop().create_task(link.full_sync(full))
         link.send(message(b"PING"))
-
-    def record_positions(self) -> None:
-        for pos, engine in zip(self.positions, self.server.keyspace.engines):
-            engine.write({REPL_KEY: pos.record()})
-
-    def new_history(self) -> None:
-        """A promotion: every shard continues under one fresh replication id; the old ids stay
-        valid up to the current offsets, so replicas of the old master can continue here."""
-        replid = new_replid()
-        for pos in self.positions:
-            pos.new_history(replid)
-        self.active = True
-        self.record_positions()
 
     def detach(self, c: "Client", quiet: bool = False) -> None:
         link = self.links.pop(c.id, None)
@@ -392,9 +357,9 @@ class Master:
     def heartbeat(self) -> None:
         """Cron: ping replicas so they know the link is alive; drop silent ones; report the
         ones falling behind."""
-        timeout = self.server.config.repl_timeout
+        timeout = self.node.config.repl_timeout
         # a replica that has not held every write for longer than a write waits for it
-        behind_after = max(1.0, self.server.config.quorum_timeout_ms / 1000)
+        behind_after = max(1.0, self.node.config.quorum_timeout_ms / 1000)
         now = time.monotonic()
         for link in list(self.links.values()):
             if now - link.last_ack > timeout:
@@ -413,8 +378,8 @@ class Master:
 
     @property
     def quorum_active(self) -> bool:
-        return (self.server.config.role != "standalone" and self.server.role == "master"
-                and self.server.config.write_quorum > 1)
+        return (self.node.config.role != "standalone" and self.node.role == "master"
+                and self.node.config.write_quorum > 1)
 
     def online_links(self) -> int:
         return sum(1 for link in self.links.values() if link.is_online)
@@ -422,22 +387,16 @@ class Master:
     def connected_links(self) -> int:
         return sum(1 for link in self.links.values() if not link.closed)
 
-    def precheck(self, c: "Client", cmd, argv) -> Any:
-        """Before a write (or EXEC) runs: refuse it, before it is applied, when the quorum
-        cannot be met."""
-        if not self.quorum_active or self.connected_links() >= self.server.config.write_quorum - 1:
+    def precheck(self, c: "Client", cmd: Any) -> str | None:
+        """Step 7 of the command path for a write (or EXEC): refuse it, before anything is
+        applied, when the quorum cannot be met (a refused EXEC discards the transaction)."""
+        if not self.quorum_active or self.connected_links() >= self.node.config.write_quorum - 1:
             return None
         if cmd.write:
             return NOQUORUM
-        if cmd.name == "exec" and c.multi and not c.multi_dirty and any(q.write
-                                                                         for q, _ in c.multi):
-            from photon.server import unwatch
-
-            c.multi = None
-            c.multi_dirty = False
-            unwatch(self.server, c)
-            cmd.rejected += 1
-            return self.server.stats.reject(EXECABORT_NOQUORUM)
+        if (cmd.name == "exec" and c.multi and not c.multi_dirty
+                and any(q.write for q, _ in c.multi)):
+            return NOQUORUM
         return None
 
     def acked_by(self, marks: dict[int, int]) -> int:
@@ -451,14 +410,14 @@ class Master:
         c.repl_marks.update(marks)
         if not write or not self.quorum_active:
             return reply
-        needed = self.server.config.write_quorum - 1
+        needed = self.node.config.write_quorum - 1
         if self.acked_by(marks) >= needed:
             return reply
         if self.connected_links() < needed:  # replicas dropped since the precheck (EXEC...)
-            self.server.stats.error(NOQUORUM)
+            self.node.stats.error(NOQUORUM)
             return RedisError(NOQUORUM)
         return self._wait(dict(marks), needed, reply, False,
-                          self.server.config.quorum_timeout_ms / 1000)
+                          self.node.config.quorum_timeout_ms / 1000)
 
     def wait_command(self, c: "Client", needed: int, timeout_ms: int) -> Any:
         """WAIT numreplicas timeout: how many replicas hold this client's writes."""
@@ -509,7 +468,7 @@ class Master:
         if w.count_only:
             w.future.set_result(self.acked_by(w.marks))
         else:
-            self.server.stats.error(NOQUORUM)
+            self.node.stats.error(NOQUORUM)
             w.future.set_result(RedisError(NOQUORUM))
 
     def _fail_hopeless(self) -> None:

@@ -21,7 +21,7 @@ from photon.scripting.libs import fmt_g, lua_type
 from photon.util.splitargs import split_args
 
 if TYPE_CHECKING:
-    from photon.scripting.runtime import Scripting
+    Scripting = Any  # photon.scripting.runtime.Scripting, which imports this module
 
 log = logging.getLogger("photon.scripting")
 

@@ -22,8 +22,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from photon.commands import blocking as blocking_mod
-from photon.commands.dispatch import call
+from photon.commands.dispatch import call, script_checks
 from photon.commands.table import COMMANDS, Command
 from photon.errors import RedisError
 from photon.scripting import libs
@@ -37,8 +36,9 @@ from photon.util.splitargs import split_args
 from photon.util.numbers import parse_int, string2ll
 
 if TYPE_CHECKING:
-    from photon.client import Client
-    from photon.server import Server
+    from photon.node import Node
+
+    Client = Any
 
 log = logging.getLogger("photon.scripting")
 
@@ -155,7 +155,7 @@ class Scripting:
     """Scripting state of one server: the Lua runtime, the EVAL script cache, the function
     libraries, and the script running now."""
 
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: "Node") -> None:
         self.server = server
         self.scripts: dict[str, Script] = {}
         self.run: Run | None = None
@@ -300,32 +300,13 @@ class Scripting:
                 return True, b"ERR Write commands are not allowed from read-only scripts."
             if server.role == "replica":
                 return True, b"READONLY You can't write against a read only replica."
-        if server.command_checks or (cmd.write and server.write_checks):
-            failed = self._checks(client, cmd, argv)
-            if failed is not None:
-                return True, failed
+        verdict = script_checks(client, cmd, argv)
+        if verdict is not None:
+            return True, error_text(verdict.encode("utf-8", "surrogateescape"))
         reply = call(client, cmd, argv)
         if isinstance(reply, RedisError):
             return True, error_text(reply.message.encode("utf-8", "surrogateescape"))
         return False, self.to_lua.convert(reply, client.resp3)
-
-    def _checks(self, client: "Client", cmd: Command, argv: list[bytes]) -> bytes | None:
-        """The server's own checks (shard range, quorum...), except placing the command on a
-        replica's master: the whole script was placed already."""
-        server = self.server
-        checks = server.command_checks + server.write_checks if cmd.write else \
-            server.command_checks
-        for check in checks:
-            if check == server._replica_check:
-                continue
-            verdict = check(client, cmd, argv)
-            if verdict is not None:
-                if isinstance(verdict, RedisError):
-                    verdict = verdict.message
-                if not isinstance(verdict, str):
-                    return b"ERR command refused inside a script"
-                return error_text(verdict.encode("utf-8", "surrogateescape"))
-        return None
 
     def _log(self, *args: Any) -> None:
         if len(args) < 2:
@@ -436,10 +417,7 @@ class Scripting:
     def _script_client(self, caller: "Client") -> "Client":
         c = self._client
         if c is None:
-            from photon.client import Client
-
-            c = self._client = Client(self.server)
-            c.kind = "script"
+            c = self._client = self.server.socketless_client("script")
             c.addr = "lua"
             c.laddr = "lua"
             c.in_exec = True
@@ -470,7 +448,7 @@ class Scripting:
     def eval(self, c: "Client", argv: list[bytes], evalsha: bool, ro: bool) -> Any:
         server = self.server
         if server.monitors:
-            server.feed_monitors(c, argv)
+            server.monitors.feed(c, argv)
         numkeys = _numkeys(argv[2], len(argv))
         if evalsha:
             script = self.scripts.get(argv[1].lower().decode("latin-1"))
@@ -503,7 +481,7 @@ class Scripting:
         ks = server.keyspace
         client = self._script_client(c)
         run = self.run = Run(c, client, name, read_only, self.time_limit_ms(), is_eval)
-        held = blocking_mod.blocking(server)
+        held = server.blocking
         held.holds += 1  # blocked clients are served after the script, not during it
         table_from = self.engine.table_from
         try:
@@ -550,7 +528,7 @@ class Scripting:
     def fcall(self, c: "Client", argv: list[bytes], ro: bool) -> Any:
         server = self.server
         if server.monitors:
-            server.feed_monitors(c, argv)
+            server.monitors.feed(c, argv)
         functions = self.functions
         functions.sync()
         f = functions.current.functions.get(argv[1].lower())

@@ -1,5 +1,5 @@
-"""Security: authentication and ACL users, protected mode, cluster peers, TLS listeners and
-cross-protocol detection, wired into a Server by :func:`install`.
+"""Security: authentication and ACL users, protected mode, cluster peers and cross-protocol
+detection; the node's ``security``. The ACL and AUTH commands are in ``commands``.
 
 The command hot path never comes here: a client whose user may run everything (the default
 user, unless an ACL restricts it) has ``c.acl = None`` and the gate's fast path stays as it
@@ -7,7 +7,6 @@ was. Only clients of restricted users (``c.acl`` is their User) are checked per 
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import logging
@@ -16,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photon.errors import ConfigError, RedisError
+from photon.peer.handshake import peer_mac
 from photon.security import acl as aclmod
 from photon.security.acl import AclError, User, Users
 
 if TYPE_CHECKING:
-    from photon.client import Client
     from photon.commands.table import Command
-    from photon.server import Server
+    from photon.node import Node
+
+    Client = Any
 
 log = logging.getLogger("photon.security")
 
@@ -65,13 +66,8 @@ def _is_local(addr: str) -> bool:
     return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
-def peer_mac(secret: bytes, node_id: bytes, ts: bytes, nonce: bytes) -> str:
-    return hmac.new(secret, b"photon-peer|%s|%s|%s" % (node_id, ts, nonce),
-                    hashlib.sha256).hexdigest()
-
-
 class Security:
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: "Node") -> None:
         self.server = server
         config = server.config
         path = Path(config.aclfile) if config.aclfile else Path(config.data_dir) / "users.acl"
@@ -95,7 +91,7 @@ class Security:
         self.attacks = 0  # cross-protocol connections closed
         self.tls_context: Any = None
         if config.tls_port:
-            from photon.security import tls
+            from photon.peer import tls
 
             self.tls_context = tls.server_context(config)
 
@@ -180,6 +176,13 @@ class Security:
         return ("NOPERM ACLs rules changed between the moment the transaction was accumulated "
                 "and the EXEC call. This command is no longer allowed for the following "
                 "reason: " + reason)
+
+    def may_read_all_keys(self, c: "Client") -> bool:
+        """ACLUserCheckKeyPerm(user, "*", is_pattern, CMD_KEY_ACCESS): SORT's BY and GET."""
+        user = self.users.get(c.user)
+        if user is None:
+            return True
+        return any(sel.allkeys or sel._key_ok(b"*", aclmod.READ) for sel in user.selectors)
 
     def dryrun(self, name: bytes, full_name: str, argv: list[bytes]) -> str | None:
         """ACL DRYRUN's verdict text, or None when the user may run the command."""
@@ -280,28 +283,6 @@ class Security:
 
     # --- connections -----------------------------------------------------------------------
 
-    async def start_tls(self) -> None:
-        """Listen on --tls-port on every bind address; TLS clients are ordinary clients
-        once the handshake is done (connection_made runs after it)."""
-        import asyncio
-        import socket
-
-        from photon.client import Client
-
-        server = self.server
-        config = server.config
-        loop = asyncio.get_running_loop()
-        port = config.tls_port
-        for host in config.bind.split():
-            srv = await loop.create_server(lambda: Client(server, tls=True), host=host,
-                                           port=port, reuse_address=True, backlog=511,
-                                           ssl=self.tls_context, ssl_handshake_timeout=10)
-            for sock in srv.sockets:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            server.listeners.append(srv)
-        log.info("TLS on %s:%d (client certificates: %s)", config.bind, port,
-                 config.tls_auth_clients if config.tls_ca_cert_file else "not asked")
-
     def refusal(self, c: "Client") -> str | None:
         """Protected mode: with no password on the default user, only loopback clients."""
         if not self.server.config.protected_mode:
@@ -351,15 +332,3 @@ class Security:
             self.nonces[key] = now
         c.peer = True
 
-
-def install(server: "Server") -> Security:
-    """Create the server's Security and register its settings' live effects."""
-    from photon.commands import dispatch
-    from photon.commands.table import COMMANDS
-
-    sec = Security(server)
-    server.setting_appliers["requirepass"] = sec.set_requirepass
-    dispatch.INTERNAL = frozenset(
-        cmd for name, cmd in COMMANDS.items()
-        if name.startswith(b"photon.") and name != b"photon.auth")
-    return sec

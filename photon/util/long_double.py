@@ -14,10 +14,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from photon.util.numbers import _round_ld
-
 MAX_LONG_DOUBLE_CHARS = 5 * 1024
 _LD_MANT = 64
+_LD_MIN_EXP = -16382
 _LD_MAX = Fraction(2) ** 16384 - Fraction(2) ** (16384 - _LD_MANT)
 # The smallest positive (subnormal) long double is 2**-16445; anything below half of it rounds
 # to zero. Decimal exponents far outside these bounds are decided without exact arithmetic.
@@ -25,6 +24,27 @@ _DEC_HIGH = 4940
 _DEC_LOW = -4960
 _BIN_HIGH = 16400
 _BIN_LOW = -16500
+
+
+
+def round_ld(x: Fraction) -> Fraction:
+    """Round an exact value to the nearest long double (ties to even)."""
+    if x == 0:
+        return x
+    sign = -1 if x < 0 else 1
+    a = abs(x)
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if Fraction(2) ** e > a:
+        e -= 1
+    e = max(e, _LD_MIN_EXP)
+    shift = _LD_MANT - 1 - e
+    scaled = a * (Fraction(2) ** shift)
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    twice = 2 * r
+    if twice > scaled.denominator or (twice == scaled.denominator and q & 1):
+        q += 1
+    return sign * Fraction(q) / (Fraction(2) ** shift)
+
 
 _DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HEX = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?")
@@ -48,7 +68,7 @@ def string2ld(s: bytes) -> Fraction | float | None:
 def _finish(exact: Fraction) -> Fraction | None:
     if exact == 0:
         return Fraction(0)
-    r = _round_ld(exact)
+    r = round_ld(exact)
     if r == 0 or abs(r) > _LD_MAX:
         return None  # ERANGE: underflow to zero or overflow to HUGE_VALL
     return r

@@ -8,6 +8,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from photon.errors import NOT_FLOAT, NOT_INTEGER, RedisError
+from photon.util.long_double import _LD_MAX, round_ld, string2ld
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -82,40 +83,12 @@ def parse_float(s: bytes, error: str = NOT_FLOAT) -> float:
 # --- INCRBYFLOAT: Redis computes in x87 long double (64-bit mantissa) and prints "%.17Lf"
 # with trailing zeros removed. Fractions let us reproduce that bit for bit.
 
-_LD_MANT = 64
-_LD_MIN_EXP = -16382
-
-
-def _round_ld(x: Fraction) -> Fraction:
-    """Round an exact value to the nearest long double (ties to even)."""
-    if x == 0:
-        return x
-    sign = -1 if x < 0 else 1
-    a = abs(x)
-    e = a.numerator.bit_length() - a.denominator.bit_length()
-    if Fraction(2) ** e > a:
-        e -= 1
-    e = max(e, _LD_MIN_EXP)
-    shift = _LD_MANT - 1 - e
-    scaled = a * (Fraction(2) ** shift)
-    q, r = divmod(scaled.numerator, scaled.denominator)
-    twice = 2 * r
-    if twice > scaled.denominator or (twice == scaled.denominator and q & 1):
-        q += 1
-    return sign * Fraction(q) / (Fraction(2) ** shift)
-
-
 def parse_long_double(s: bytes, error: str = NOT_FLOAT) -> Fraction | float:
     """strtold as Redis's string2ld: an exact long double, or ±inf."""
-    from photon.util.long_double import string2ld
-
     v = string2ld(s)
     if v is None:
         raise RedisError(error)
     return v
-
-
-_LD_MAX = Fraction(2) ** 16384 - Fraction(2) ** (16384 - _LD_MANT)
 
 
 def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | float:
@@ -123,7 +96,7 @@ def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | floa
     if isinstance(a, float) or isinstance(b, float):
         # A finite long double can be beyond a double's range: only the infinities matter.
         return (a if isinstance(a, float) else 0.0) + (b if isinstance(b, float) else 0.0)
-    r = _round_ld(a + b)
+    r = round_ld(a + b)
     if abs(r) > _LD_MAX:
         return math.inf if r > 0 else -math.inf
     return r

@@ -11,7 +11,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from photon.cluster.slots import shard_mapper
+from photon.keyspace.slots import shard_mapper
 
 # kill -9 rounds of the cross-shard test; a longer run: PHOTON_CRASH_CYCLES=100
 CRASH_CYCLES = int(os.environ.get("PHOTON_CRASH_CYCLES", "12"))

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from photon.security import peer_mac
+from photon.peer.handshake import peer_mac
 from tests.integration.resp import RawConn, wait_until
 
 SECRET = "cluster-hush"

@@ -5,7 +5,7 @@ import pytest
 
 from photon.cluster import ClusterState, NodeInfo, QuorumError, ReplicationConfig, \
     ReplicationManager
-from photon.cluster.slots import key_slot
+from photon.keyspace.slots import key_slot
 
 
 def test_defaults_are_the_specs():

@@ -736,7 +736,7 @@ def test_client_unblock_api(server):
         a, b = server.new_client(), server.new_client()
         a.send("BLPOP", "l", "0")
         b.send("BLMOVE", "l", "m", "LEFT", "LEFT", "0")
-        reg = blocking.blocking(server)
+        reg = server.blocking
         assert reg.unblock(a) is True
         assert reg.unblock(b, error=True) is True
         assert reg.unblock(a) is False
@@ -753,7 +753,7 @@ def test_disconnected_waiter_is_forgotten(server):
         a.send("BLPOP", "l", "0")
         a.connection_lost(None)
         await asyncio.sleep(0)
-        assert not blocking.blocking(server).by_key
+        assert not server.blocking.by_key
         p.send("RPUSH", "l", "x")
         assert p.send("LLEN", "l") == 1
     _run(main())
@@ -820,7 +820,7 @@ def test_databases_changed_readies_waited_keys(server):
         ks.commit()
         await asyncio.sleep(0.01)
         assert a.blocked is not None
-        blocking.blocking(server).databases_changed([0])
+        server.blocking.databases_changed([0])
         for _ in range(3):
             await asyncio.sleep(0)
         assert _decode(a) == L("l", "v")

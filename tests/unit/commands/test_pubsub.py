@@ -241,12 +241,10 @@ def test_closing_subscriber_counts_but_gets_nothing(server, sub):
 
 
 def test_publish_helper_for_other_modules(server, sub):
-    from photon.commands.pubsub import publish
-
-    assert publish(server, b"a", b"m") == 0
+    assert server.pubsub.publish(b"a", b"m") == 0
     sub.raw(cmd("SUBSCRIBE", "a"))
     received(sub)
-    assert publish(server, b"a", b"m") == 1
+    assert server.pubsub.publish(b"a", b"m") == 1
     assert received(sub) == frame("message", "a", "m")
 
 

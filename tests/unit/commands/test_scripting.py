@@ -4,15 +4,12 @@ import time
 import pytest
 from hiredis import ReplyError
 
-from photon.scripting import scripting
 from photon.scripting.functions import RECORD_KEY
 from photon.scripting.runtime import Scripting
-
 
 def err(reply) -> str:
     assert isinstance(reply, ReplyError), reply
     return str(reply)
-
 
 # --- EVAL basics ------------------------------------------------------------------------------
 
@@ -28,7 +25,6 @@ def test_keys_argv_and_conversions(client):
     assert client.send("EVAL", "return 1/0", "0") == -(1 << 63)
     assert client.send("EVAL", "return {map = {a = 1}}", "0") == [b"a", 1]
 
-
 def test_resp3_conversions(client):
     client.send("HELLO", "3")
     client.send("HSET", "h", "f", "v")
@@ -41,14 +37,12 @@ def test_resp3_conversions(client):
                        "0") == b"nil"
     assert client.send("EVAL", "return type(redis.call('get', 'nope'))", "0") == b"boolean"
 
-
 def test_numkeys_errors(client):
     assert err(client.send("EVAL", "return 1", "-1")) == "ERR Number of keys can't be negative"
     assert err(client.send("EVAL", "return 1", "2", "a")) == (
         "ERR Number of keys can't be greater than number of args")
     assert err(client.send("EVAL", "return 1", "x")) == (
         "ERR value is not an integer or out of range")
-
 
 def test_call_and_pcall_errors(client):
     client.send("SET", "s", "abc")
@@ -65,7 +59,6 @@ def test_call_and_pcall_errors(client):
         client.send("EVAL_RO", "return redis.call('set', 'a', 'b')", "0"))
     assert client.send("EXISTS", "a") == 0
 
-
 def test_error_lines(client):
     reply = err(client.send("EVAL", "local x = 1\n\nerror('third line')", "0"))
     assert reply.startswith("ERR user_script:3: third line script: ")
@@ -73,7 +66,6 @@ def test_error_lines(client):
     reply = err(client.send("EVAL", "local function f()\n  return redis.call('nope')\nend\n"
                             "return f()", "0"))
     assert reply.endswith("on @user_script:2.")  # the tail call keeps the caller's line
-
 
 def test_sandbox(client):
     assert "Attempt to modify a readonly table" in err(client.send("EVAL", "x = 1", "0"))
@@ -99,7 +91,6 @@ def test_sandbox(client):
             script)
     assert client.send("EVAL", "return {string.x == nil, cjson.x == nil}", "0") == [1, 1]
 
-
 def test_shebang_flags(client):
     assert client.send("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0") is None
     assert "on @user_script:2." in err(client.send(
@@ -109,7 +100,6 @@ def test_shebang_flags(client):
     assert err(client.send("EVAL", "#!lua flags=bad\nreturn 1", "0")) == (
         "ERR Unexpected flag in script shebang: bad")
 
-
 def test_select_inside_a_script_stays_there(client):
     assert client.send("EVAL", "redis.call('select', 3) return redis.call('set', 'k', 'v')",
                        "0") == b"OK"
@@ -117,7 +107,6 @@ def test_select_inside_a_script_stays_there(client):
     client.send("SELECT", "3")
     assert client.send("GET", "k") == b"v"
     assert client.send("EVAL", "return redis.call('get', 'k')", "0") == b"v"
-
 
 def test_script_cache(client):
     sha = client.send("SCRIPT", "LOAD", "return 'x'")
@@ -131,24 +120,21 @@ def test_script_cache(client):
     assert err(client.send("SCRIPT", "FLUSH", "X")) == (
         "ERR SCRIPT FLUSH only support SYNC|ASYNC option")
 
-
 def test_scripts_are_one_transaction(server, client):
     """The script's writes are committed together, after it ends."""
     ks = server.keyspace
     commits = []
-    ks.commit_hooks.append(lambda shard, ops: commits.append(len(ops)))
+    ks.commit_listener = lambda shard, ops: commits.append(len(ops))
     client.send("EVAL", "for i = 1, 50 do redis.call('set', 'k' .. i, i) end return 1", "0")
     assert sum(commits) >= 50
     assert len(commits) <= len(ks.shards)  # one batch per shard, not one per command
     assert client.send("GET", "k50") == b"50"
-
 
 def test_eval_inside_multi(client):
     client.send("MULTI")
     assert client.send("EVAL", "return redis.call('incr', KEYS[1])", "1", "n") == b"QUEUED"
     assert client.send("EVAL", "return redis.call('incr', KEYS[1])", "1", "n") == b"QUEUED"
     assert client.send("EXEC") == [1, 2]
-
 
 def test_watch_sees_script_writes(server, client):
     other = server.new_client()
@@ -159,7 +145,6 @@ def test_watch_sees_script_writes(server, client):
     assert client.send("EXEC") is None
     assert client.send("GET", "w") == b"theirs"
 
-
 def test_monitor_shows_script_commands(server, client):
     monitor = server.new_client()
     monitor.send("MONITOR")
@@ -169,7 +154,6 @@ def test_monitor_shows_script_commands(server, client):
     assert '"EVAL" "return redis.call(\'set\', KEYS[1], \'v\')" "1" "k"' in lines
     assert '[0 lua] "set" "k" "v"' in lines
     assert lines.index('"EVAL"') < lines.index("[0 lua]")
-
 
 def test_acl_inside_scripts(server, client):
     client.send("ACL", "SETUSER", "app", "on", "nopass", "~app:*", "+eval", "+get", "+set",
@@ -184,7 +168,6 @@ def test_acl_inside_scripts(server, client):
     assert app.send("EVAL", "return {redis.acl_check_cmd('get', 'app:x'), "
                             "redis.acl_check_cmd('del', 'app:x')}", "0") == [1, None]
 
-
 def test_random_is_seedable_and_shared(client):
     first = client.send("EVAL", "math.randomseed(42) return {math.random(100), math.random(100)}",
                         "0")
@@ -192,11 +175,10 @@ def test_random_is_seedable_and_shared(client):
                         "0")
     assert first == again == [75, 35]  # redis-server 7.0.15 gives the same
 
-
 # --- the time limit ---------------------------------------------------------------------------
 
 def test_long_script_is_stopped_and_undone(server, client):
-    scripting(server).time_limit_override = 50
+    server.scripting.time_limit_override = 50
     started = time.monotonic()
     reply = err(client.send("EVAL", "redis.call('set', 'partial', '1') "
                                     "while true do end", "0"))
@@ -209,9 +191,8 @@ def test_long_script_is_stopped_and_undone(server, client):
     assert "Script killed" in reply
     assert client.send("EVAL", "return 'alive'", "0") == b"alive"
 
-
 def test_long_script_inside_multi_keeps_earlier_writes(server, client):
-    scripting(server).time_limit_override = 50
+    server.scripting.time_limit_override = 50
     client.send("MULTI")
     client.send("SET", "before", "1")
     client.send("EVAL", "redis.call('set', 'partial', '1') while true do end", "0")
@@ -219,11 +200,9 @@ def test_long_script_inside_multi_keeps_earlier_writes(server, client):
     assert reply[0] == b"OK" and "Script killed" in err(reply[1])
     assert client.send("MGET", "before", "partial") == [b"1", b"1"]
 
-
 def test_function_load_timeout(client):
     reply = err(client.send("FUNCTION", "LOAD", "#!lua name=slow\nwhile true do end"))
     assert reply == "ERR Error registering functions: ERR FUNCTION LOAD timeout"
-
 
 # --- functions ----------------------------------------------------------------------------------
 
@@ -233,7 +212,6 @@ LIB = ("#!lua name=lib\n"
        "return redis.call('incr', keys[1]) end, description='counts'}\n"
        "redis.register_function{function_name='peek', callback=function(keys) "
        "return redis.call('get', keys[1]) end, flags={'no-writes'}}\n")
-
 
 def test_function_load_and_call(client):
     assert client.send("FUNCTION", "LOAD", LIB) == b"lib"
@@ -257,7 +235,6 @@ def test_function_load_and_call(client):
         b"running_script", None, b"engines",
         [b"LUA", [b"libraries_count", 1, b"functions_count", 3]]]
 
-
 def test_function_errors_name_the_function(client):
     client.send("FUNCTION", "LOAD", "#!lua name=bad\n\nredis.register_function('boom', "
                                     "function() error('oops') end)")
@@ -266,7 +243,6 @@ def test_function_errors_name_the_function(client):
     assert err(client.send("FUNCTION", "LOAD", "#!lua name=x\nredis.call('ping')")) == (
         "ERR Error registering functions: ERR user_function:2: Script attempted to access "
         "nonexistent global variable 'call'")
-
 
 def test_function_dump_restore(client):
     client.send("FUNCTION", "LOAD", LIB)
@@ -282,7 +258,6 @@ def test_function_dump_restore(client):
     assert client.send("FUNCTION", "DELETE", "lib") == b"OK"
     assert err(client.send("FUNCTION", "DELETE", "lib")) == "ERR Library not found"
 
-
 def test_functions_are_kept_in_the_keyspace(server, client):
     client.send("FUNCTION", "LOAD", LIB)
     ks = server.keyspace
@@ -290,13 +265,12 @@ def test_functions_are_kept_in_the_keyspace(server, client):
     client.send("FLUSHALL")
     assert client.send("FCALL", "hello", "0", "x") == b"hi x"
     # a fresh scripting state (a restart) reads the libraries back from the record
-    server.scripting = Scripting(server)
+    server._scripting = Scripting(server)
     assert client.send("FCALL", "hello", "0", "back") == b"hi back"
     # a record written underneath (a replica applying its master's batch) is picked up
     ks.rput(server.shard_range[0], RECORD_KEY, None)
     ks.commit()
     assert err(client.send("FCALL", "hello", "0", "x")) == "ERR Function not found"
-
 
 # --- robustness --------------------------------------------------------------------------------
 
@@ -308,12 +282,10 @@ def test_self_referencing_table_reply_ends(client):
         depth += 1
     assert depth > 100 and "reached lua stack limit" in str(reply)
 
-
 def test_big_replies_both_ways(client):
     client.send("EVAL", "for i = 1, 10000 do redis.call('rpush', 'big', i) end return 1", "0")
     reply = client.send("EVAL", "return redis.call('lrange', 'big', 0, -1)", "0")
     assert len(reply) == 10000 and reply[-1] == b"10000"
-
 
 def test_cjson_and_friends(client):
     assert client.send("EVAL", "return cjson.encode(cjson.decode(ARGV[1]))", "0",
@@ -323,7 +295,6 @@ def test_cjson_and_friends(client):
     assert client.send("EVAL", "return bit.band(0xff, 0x0f)", "0") == 15
     assert client.send("EVAL", "return struct.unpack('>I2', struct.pack('>I2', 513))",
                        "0") == 513
-
 
 @pytest.mark.parametrize("cmd", ["multi", "exec", "watch", "subscribe", "auth", "hello",
                                  "script", "function", "eval", "fcall", "monitor", "wait",

@@ -33,7 +33,7 @@ def attach(server, node_id="r1", offsets=None, replid=None):
     rc = server.new_client()
     args = ["PHOTON.SYNC", node_id, "127.0.0.1", "7000", str(SHARDS)]
     for shard in range(SHARDS):
-        pos = server.master.positions[shard]
+        pos = server.shardlog.positions[shard]
         off = offsets[shard] if offsets else pos.offset
         args += [str(shard), replid or pos.replid, str(off)]
     rc.send(*args)
@@ -44,7 +44,7 @@ def ack(server, rc, shards=None):
     """The link acknowledges the master's current offsets."""
     args = ["PHOTON.ACK"]
     for shard in shards if shards is not None else range(SHARDS):
-        args += [str(shard), str(server.master.positions[shard].offset)]
+        args += [str(shard), str(server.shardlog.positions[shard].offset)]
     rc.send(*args)
 
 
@@ -55,10 +55,10 @@ async def settle():
 
 def test_standalone_skips_the_stream_and_the_checks():
     server = FakeServer(SHARDS)
-    assert server.master.precheck not in server.command_checks  # gate fast path kept
+    assert not server.master.checks_writes  # the command path's fast path is kept
     c = server.new_client()
     assert c.send("SET", "a", "1") == b"OK"
-    assert all(p.offset == 0 for p in server.master.positions)
+    assert all(p.offset == 0 for p in server.shardlog.positions)
     assert all(e.get(REPL_KEY) is None for e in server.engines)
     assert c.send("WAIT", "0", "0") == 0
     assert server.master.quorum_active is False
@@ -67,14 +67,14 @@ def test_standalone_skips_the_stream_and_the_checks():
 def test_master_records_entries_with_positions():
     server = FakeServer(SHARDS, role="master", write_quorum=1)
     c = server.new_client()
-    assert server.master.active
+    assert server.shardlog.active
     c.send("SET", "a", "1")
     shard = server.keyspace.shard_of(b"a")
-    pos = server.master.positions[shard]
+    pos = server.shardlog.positions[shard]
     assert pos.offset > 0
     stored = Position.parse(server.engines[shard].get(REPL_KEY))
     assert (stored.replid, stored.offset) == (pos.replid, pos.offset)
-    (start, end, msg), = server.master.backlogs[shard].entries
+    (start, end, msg), = server.shardlog.backlogs[shard].entries
     assert (start, end) == (0, pos.offset)
     kind, s, st, blob = replies(msg)[0]
     assert (kind, s, st) == (b"W", shard, 0) and len(blob) == end
@@ -88,7 +88,7 @@ def test_refused_before_applying_without_replicas():
     err = c.send("SET", "a", "1")
     assert isinstance(err, hiredis.ReplyError) and str(err) == NOQUORUM
     assert c.send("EXISTS", "a") == 0
-    assert all(p.offset == 0 for p in server.master.positions)
+    assert all(p.offset == 0 for p in server.shardlog.positions)
     assert c.send("GET", "a") is None  # reads are served
     # a transaction holding a write is refused when queued...
     assert c.send("MULTI") == b"OK"
@@ -180,7 +180,7 @@ def test_partial_resync_from_backlog_and_offsets():
         c = server.new_client()
         c.send("SET", "a", "1")
         shard = server.keyspace.shard_of(b"a")
-        behind = [p.offset for p in server.master.positions]
+        behind = [p.offset for p in server.shardlog.positions]
         c.send("SET", "a", "2")
         c.send("SET", "a", "3")
         rc = attach(server, offsets=behind)

@@ -4,8 +4,8 @@ import hiredis
 import pytest
 
 from photon.commands import dispatch
-from photon.security import PEER_WINDOW, peer_mac
-from photon.security.links import handshake_requests, peer_proof
+from photon.peer.handshake import handshake_requests, peer_mac, peer_proof
+from photon.security import PEER_WINDOW
 from tests.unit.fakes import FakeServer
 
 NOAUTH = "NOAUTH Authentication required."

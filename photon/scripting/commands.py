@@ -6,7 +6,7 @@ from photon.commands.server import subcommand_syntax_error
 from photon.commands.table import command, container
 from photon.errors import RedisError
 from photon.protocol.reply import OK, SetReply, Status
-from photon.scripting import rdb, scripting
+from photon.scripting import rdb
 from photon.scripting.functions import FLAG_NAMES, LibrarySet
 from photon.util.glob import compile_glob
 
@@ -41,32 +41,32 @@ _SCRIPT_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 @command("eval", -3, _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def eval_(c, argv):
-    return scripting(c.server).eval(c, argv, evalsha=False, ro=False)
+    return c.server.scripting.eval(c, argv, evalsha=False, ro=False)
 
 
 @command("evalsha", -3, _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def evalsha(c, argv):
-    return scripting(c.server).eval(c, argv, evalsha=True, ro=False)
+    return c.server.scripting.eval(c, argv, evalsha=True, ro=False)
 
 
 @command("eval_ro", -3, "readonly " + _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def eval_ro(c, argv):
-    return scripting(c.server).eval(c, argv, evalsha=False, ro=True)
+    return c.server.scripting.eval(c, argv, evalsha=False, ro=True)
 
 
 @command("evalsha_ro", -3, "readonly " + _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def evalsha_ro(c, argv):
-    return scripting(c.server).eval(c, argv, evalsha=True, ro=True)
+    return c.server.scripting.eval(c, argv, evalsha=True, ro=True)
 
 
 @command("fcall", -3, _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def fcall(c, argv):
-    return scripting(c.server).fcall(c, argv, ro=False)
+    return c.server.scripting.fcall(c, argv, ro=False)
 
 
 @command("fcall_ro", -3, "readonly " + _SCRIPT_FLAGS, 0, 0, 0, keys=_script_keys)
 def fcall_ro(c, argv):
-    return scripting(c.server).fcall(c, argv, ro=True)
+    return c.server.scripting.fcall(c, argv, ro=True)
 
 
 # --- SCRIPT ------------------------------------------------------------------------------------
@@ -77,19 +77,19 @@ _NOTBUSY = "NOTBUSY No scripts in execution right now."
 
 @command("script|load", 3, "noscript stale", 0, 0, 0)
 def script_load(c, argv):
-    return scripting(c.server).load(argv[2])
+    return c.server.scripting.load(argv[2])
 
 
 @command("script|exists", -3, "noscript", 0, 0, 0)
 def script_exists(c, argv):
-    return scripting(c.server).exists(argv[2:])
+    return c.server.scripting.exists(argv[2:])
 
 
 @command("script|flush", -2, "noscript", 0, 0, 0)
 def script_flush(c, argv):
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
         raise RedisError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
-    scripting(c.server).flush()
+    c.server.scripting.flush()
     return OK
 
 
@@ -146,7 +146,7 @@ def function_load(c, argv):
             replace = True
             continue
         raise RedisError("ERR Unknown option given: %s" % arg.decode("utf-8", "surrogateescape"))
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     name = functions.create(argv[pos], replace, functions.current, 500)
     functions.save()
@@ -155,7 +155,7 @@ def function_load(c, argv):
 
 @command("function|delete", 3, "write noscript", 0, 0, 0)
 def function_delete(c, argv):
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     lib = functions.current.libraries.get(argv[2])
     if lib is None:
@@ -171,7 +171,7 @@ def function_flush(c, argv):
         raise subcommand_syntax_error(argv)
     if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
         raise RedisError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     functions.current = LibrarySet()
     functions.save()
@@ -195,7 +195,7 @@ def function_list(c, argv):
         else:
             raise RedisError("ERR Unknown argument %s" % arg.decode("utf-8", "surrogateescape"))
         i += 1
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     match = compile_glob(pattern.lower()) if pattern is not None else None
     out = []
@@ -220,7 +220,7 @@ def function_list(c, argv):
 
 @command("function|stats", 2, "noscript allow_busy", 0, 0, 0)
 def function_stats(c, argv):
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     current = functions.current
     return {b"running_script": None,
@@ -230,7 +230,7 @@ def function_stats(c, argv):
 
 @command("function|dump", 2, "noscript", 0, 0, 0)
 def function_dump(c, argv):
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     return rdb.dump([lib.code for lib in functions.current.libraries.values()])
 
@@ -250,7 +250,7 @@ def function_restore(c, argv):
         codes = rdb.library_codes(payload)
     except ValueError as e:
         raise RedisError("ERR " + str(e)) from None
-    functions = scripting(c.server).functions
+    functions = c.server.scripting.functions
     functions.sync()
     restored = LibrarySet()
     for code in codes:

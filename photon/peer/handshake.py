@@ -1,15 +1,22 @@
 """What a node sends when it opens an internal link to another node (replication stream,
-forwarded writes): AUTH with --masteruser/--masterauth when set, then PHOTON.AUTH proving the
-cluster secret; and the TLS context to connect with when --tls-replication is on."""
+forwarded commands, cluster gossip): AUTH with --masteruser/--masterauth when set, then
+PHOTON.AUTH proving the cluster secret; and the TLS context to connect with when
+--tls-replication is on."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import ssl
 import time
 from typing import Any
 
-from photon.replication.stream import request
-from photon.security import peer_mac
+from photon.protocol.encoder import encode_request
+
+
+def peer_mac(secret: bytes, node_id: bytes, ts: bytes, nonce: bytes) -> str:
+    return hmac.new(secret, b"photon-peer|%s|%s|%s" % (node_id, ts, nonce),
+                    hashlib.sha256).hexdigest()
 
 
 def handshake_requests(config: Any, node_id: str) -> list[bytes]:
@@ -19,8 +26,8 @@ def handshake_requests(config: Any, node_id: str) -> list[bytes]:
     if password:
         user = config.__dict__.get("masteruser")
         args = ([user.encode()] if user else []) + [password.encode("utf-8", "surrogateescape")]
-        out.append(request(b"AUTH", *args))
-    out.append(request(b"PHOTON.AUTH", *peer_proof(config, node_id)))
+        out.append(encode_request(b"AUTH", *args))
+    out.append(encode_request(b"PHOTON.AUTH", *peer_proof(config, node_id)))
     return out
 
 
@@ -37,6 +44,6 @@ def ssl_context(config: Any) -> ssl.SSLContext | None:
     """The client TLS context for internal links, or None when they are plain TCP."""
     if not config.__dict__.get("tls_replication"):
         return None
-    from photon.security import tls
+    from photon.peer import tls
 
     return tls.client_context(config)

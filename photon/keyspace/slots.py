@@ -1,4 +1,5 @@
-"""Key -> slot -> shard, as Redis Cluster computes slots (DESIGN.md §1)."""
+"""Key -> slot -> shard, as Redis Cluster computes slots (docs/architecture.md, "Keys, slots
+and shards")."""
 from __future__ import annotations
 
 from binascii import crc_hqx
