@@ -13,7 +13,9 @@ Why cProfile and not py-spy: it is in the standard library (no dependency, and n
 which containers and CI often forbid), and it counts calls exactly, so "calls per request"
 shows redundant work that a sampler cannot. Its cost is that it adds a fixed overhead to
 every Python call, which inflates many small calls more than a few big ones: read the
-profile's shares, and take absolute CPU per request from the bare run.
+profile's shares, and take absolute CPU per request from the bare run. It also times with the
+wall clock, so on a busy machine the time the server thread was preempted (most often where it
+wakes redis-benchmark: the send in flush) counts as that function's; the report says when.
 
 The server thread's CPU the profile does not see inside any Python function (uvloop's own C:
 epoll, socket reads, callbacks) is shown as the event loop's; the time it waited for input
@@ -183,6 +185,10 @@ def report(command: str, requests: int, bare: Run, prof: Run, top: int, sort: st
     print(f"profiled:  {prof.rps:>9,.0f} req/s  server thread {prof.thread_cpu * per:6.1f} us"
           f"/request  (x{prof.thread_cpu / bare.thread_cpu:.1f}: read shares, not us; "
           f"{seen / prof.thread_cpu:.0%} in Python calls)")
+    if seen > 1.05 * prof.thread_cpu:
+        print("  (more wall time in Python calls than CPU: the server thread was preempted, the "
+              "machine is busy;\n   shares lean towards calls that wake other processes, like "
+              "flush: rerun on a quiet machine)")
     # Server-thread CPU spent in no Python function: uvloop's own C (epoll, recv, callbacks).
     layers["event loop"] += max(0.0, prof.thread_cpu - seen)
     total = sum(layers.values()) or 1.0
