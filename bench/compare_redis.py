@@ -1,17 +1,24 @@
-"""PhotonDB against redis-server, same machine, same run, interleaved.
+"""PhotonDB against redis-server and the raw stack, same machine, same run, interleaved.
 
     python bench/compare_redis.py [--rounds 3] [--requests N] [--quick] [--json out.json]
 
-Starts photon with its default settings (standalone, appendfsync everysec) and a redis-server
-with ``--appendonly yes --appendfsync everysec``, each on a free port, preloads both the same
-way, then runs redis-benchmark (-c 50 -r 100000) against both, one test at a time and one
-server after the other (photon, redis; the next round redis, photon; ...), so machine noise
-hits both alike. Each figure is the median over the rounds; the ratio is the median of the
-per-round photon/redis ratios. Pipelined tests (-P 16) send 4x the requests.
+Starts photon with its default settings (standalone, appendfsync everysec), a redis-server
+with ``--appendonly yes --appendfsync everysec`` and bench/raw_server.py (the least a Python
+server on photon's stack can do), each on a free port, preloads them the same way, then runs
+redis-benchmark (-c 50 -r 100000) against each, one test at a time and one server after the
+other, the order rotating every round, so machine noise hits all alike. The raw server only
+takes part in the tests it knows (SET and GET, with and without -P 16). Each figure is the
+median over the rounds; a ratio is the median of the per-round ratios. Pipelined tests
+(-P 16) send 4x the requests.
 
-The floors are the issue's targets: >= 0.8x Redis without pipelining, >= 0.5x for pipelined
-GET, >= 0.3x for pipelined SET. A "below" mark on a loaded machine is a hint, not a verdict:
-rerun on a quiet one before drawing conclusions.
+Beside req/s, each server's CPU time per request: its user+sys CPU over the run divided by
+the requests, in microseconds. It moves much less than req/s on a shared machine, and
+photon's minus the raw server's is what photon's own code costs per request.
+
+The floors are the issue's targets against Redis: >= 0.8x without pipelining, >= 0.5x for
+pipelined GET, >= 0.3x for pipelined SET; the targets against the raw stack are >= 0.8x on
+all four of its tests. A "below" mark on a loaded machine is a hint, not a verdict: rerun on
+a quiet one before drawing conclusions.
 """
 from __future__ import annotations
 
@@ -25,15 +32,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rbench import (  # noqa: E402
-    CLIENTS, KEYSPACE, BenchmarkError, find_redis_benchmark, find_redis_server, loadavg, median,
-    preload_strings, redis_benchmark, rss_kb,
+    CLIENTS, KEYSPACE, BenchmarkError, RawProcess, cpu_between, cpu_by_thread,
+    find_redis_benchmark, find_redis_server, loadavg, median, preload_strings, redis_benchmark,
+    rss_kb,
 )
 from tests.support import PhotonProcess, RedisProcess  # noqa: E402
 
 ZSET_KEY = "bench:zset"
 ZSET_SIZE = 1000
 
-# (name, redis-benchmark arguments, pipeline, floor)
+SERVERS = ["photon", "redis", "raw"]
+
+# (name, redis-benchmark arguments, pipeline, floor against redis)
 TESTS: list[tuple[str, list[str], int, float]] = [
     ("SET", ["-t", "set"], 1, 0.8),
     ("GET", ["-t", "get"], 1, 0.8),
@@ -46,12 +56,59 @@ TESTS: list[tuple[str, list[str], int, float]] = [
     ("ZADD", ["-t", "zadd"], 1, 0.8),
     ("ZRANGEBYSCORE", ["ZRANGEBYSCORE", ZSET_KEY, "0", "100", "LIMIT", "0", "10"], 1, 0.8),
 ]
+# The tests the raw server knows, with the issue's target for photon/raw.
+RAW_TARGETS = {"SET": 0.8, "GET": 0.8, "SET -P 16": 0.8, "GET -P 16": 0.8}
 
 
-def preload(client) -> None:
+def preload(client, strings_only: bool = False) -> None:
     preload_strings(client)
-    client.delete(ZSET_KEY)
-    client.zadd(ZSET_KEY, {f"member:{i:05d}": i for i in range(ZSET_SIZE)})
+    if not strings_only:
+        client.delete(ZSET_KEY)
+        client.zadd(ZSET_KEY, {f"member:{i:05d}": i for i in range(ZSET_SIZE)})
+
+
+def round_order(r: int, test: str) -> list[str]:
+    """The servers of one test in this round's order: the order rotates every round."""
+    rotated = SERVERS[r % len(SERVERS):] + SERVERS[:r % len(SERVERS)]
+    return [who for who in rotated if who != "raw" or test in RAW_TARGETS]
+
+
+def mark(ratio: float, target: float) -> str:
+    return "pass" if ratio >= target else "below"
+
+
+def print_tables(results: list[dict], rss: dict[str, int | None]) -> None:
+    """req/s with both marks, then CPU per request: short enough to paste in a README."""
+    def num(value: float | None, fmt: str, width: int) -> str:
+        return f"{value:>{width}{fmt}}" if value is not None else " " * (width - 1) + "-"
+
+    print()
+    print(f"{'test':<15}{'photon req/s':>13}{'redis req/s':>13}{'raw req/s':>11}"
+          f"{'p/redis':>9}{'floor':>7}  mark  {'p/raw':>7}{'target':>7}  mark")
+    print("-" * 96)
+    for res in results:
+        raw = res.get("raw_ratio")
+        line = (f"{res['test']:<15}{res['photon_rps']:>13,.0f}{res['redis_rps']:>13,.0f}"
+                f"{num(res.get('raw_rps'), ',.0f', 11)}{res['ratio']:>8.2f}x"
+                f"{res['floor']:>6.1f}x  {res['status']:<5} {num(raw, '.2f', 6)}"
+                f"{'x' if raw is not None else ' '}"
+                + (f"{res['raw_target']:>6.1f}x  {res['raw_status']}" if raw is not None else ""))
+        print(line.rstrip())
+    print("-" * 96)
+    print()
+    print("server CPU (user+sys) per request, microseconds; photon-raw = photon's own code")
+    print(f"{'test':<15}{'photon':>9}{'redis':>9}{'raw':>9}{'photon-raw':>12}")
+    print("-" * 54)
+    for res in results:
+        cpu = res["cpu_us_per_request"]
+        own = cpu["photon"] - cpu["raw"] if "raw" in cpu else None
+        print(f"{res['test']:<15}{cpu['photon']:>9.1f}{cpu['redis']:>9.1f}"
+              f"{num(cpu.get('raw'), '.1f', 9)}{num(own, '.1f', 12)}")
+    print("-" * 54)
+    mb = {who: (kb / 1024 if kb else float("nan")) for who, kb in rss.items()}
+    print("RSS after the run: " + ", ".join(f"{who} {v:.1f} MB" for who, v in mb.items()))
+    print(f"load average at the end: {loadavg()} (2 cores; a loaded machine lowers every "
+          f"server, not always equally)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,79 +140,95 @@ def main(argv: list[str] | None = None) -> int:
         photon = PhotonProcess(Path(tmp) / "photon", http_port=0)
         redis = RedisProcess(Path(tmp) / "redis", "--appendonly", "yes",
                              "--appendfsync", "everysec")
+        raw = RawProcess(Path(tmp) / "raw")
+        use_raw = any(t[0] in RAW_TARGETS for t in tests)
+        servers = {"photon": photon, "redis": redis, **({"raw": raw} if use_raw else {})}
         try:
-            photon.start()
-            redis.start()
-            servers = {"photon": photon, "redis": redis}
-            pids = {"photon": photon.proc.pid, "redis": redis.proc.pid}
-            print(f"photon {photon.port} (pid {pids['photon']}), redis-server {redis.port} "
-                  f"(pid {pids['redis']}); {args.rounds} round(s), {args.requests} requests "
-                  f"per run, -c {CLIENTS} -r {KEYSPACE}; load average {loadavg()}")
-            for name, server in servers.items():
+            for server in servers.values():
+                server.start()
+            pids = {who: server.proc.pid for who, server in servers.items()}
+            print(", ".join(f"{who} {s.port} (pid {pids[who]})" for who, s in servers.items())
+                  + f"; {args.rounds} round(s), {args.requests} requests per run, "
+                  f"-c {CLIENTS} -r {KEYSPACE}; load average {loadavg()}")
+            for who, server in servers.items():
                 c = server.client()
                 started = time.monotonic()
-                preload(c)
+                preload(c, strings_only=who == "raw")
                 c.close()
-                print(f"preloaded {name} ({KEYSPACE} strings, a {ZSET_SIZE}-member zset) "
+                what = "strings" if who == "raw" else f"strings, a {ZSET_SIZE}-member zset"
+                print(f"preloaded {who} ({KEYSPACE} {what}) "
                       f"in {time.monotonic() - started:.1f}s")
             figures: dict[str, dict[str, list[float]]] = {
-                t[0]: {"photon": [], "redis": [], "ratio": []} for t in tests}
+                t[0]: {k: [] for k in ("photon", "redis", "raw", "ratio", "raw_ratio",
+                                       "photon_cpu", "redis_cpu", "raw_cpu")} for t in tests}
             for r in range(args.rounds):
-                order = ["photon", "redis"] if r % 2 == 0 else ["redis", "photon"]
                 for name, bench_args, pipeline, _floor in tests:
                     n = args.requests * (4 if pipeline > 1 else 1)
-                    got = {}
-                    for who in order:
+                    f = figures[name]
+                    for who in round_order(r, name):
+                        before = cpu_by_thread(pids[who])
                         row = redis_benchmark(servers[who].port, bench_args, n,
                                               pipeline=pipeline, exe=bench_exe)
-                        got[who] = float(row["rps"])
-                        figures[name][who].append(got[who])
-                    ratio = got["photon"] / got["redis"]
-                    figures[name]["ratio"].append(ratio)
-                    print(f"  round {r + 1} {name:<14} photon {got['photon']:>11,.0f}  "
-                          f"redis {got['redis']:>11,.0f}  ratio {ratio:.2f}", flush=True)
+                        f[who].append(float(row["rps"]))
+                        f[f"{who}_cpu"].append(
+                            cpu_between(before, cpu_by_thread(pids[who])) / n * 1e6)
+                    f["ratio"].append(f["photon"][-1] / f["redis"][-1])
+                    line = (f"  round {r + 1} {name:<14} photon {f['photon'][-1]:>9,.0f} "
+                            f"({f['photon_cpu'][-1]:5.1f} us)  redis {f['redis'][-1]:>9,.0f} "
+                            f"({f['redis_cpu'][-1]:5.1f} us)  p/redis {f['ratio'][-1]:.2f}")
+                    if name in RAW_TARGETS:
+                        f["raw_ratio"].append(f["photon"][-1] / f["raw"][-1])
+                        line += (f"  raw {f['raw'][-1]:>9,.0f} ({f['raw_cpu'][-1]:5.1f} us)  "
+                                 f"p/raw {f['raw_ratio'][-1]:.2f}")
+                    print(line, flush=True)
                 for who, server in servers.items():
                     if server.proc.poll() is not None:
                         raise BenchmarkError(f"{who} exited during the run")
             rss = {who: rss_kb(pid) for who, pid in pids.items()}
         except BenchmarkError as e:
             print(f"benchmark failed: {e}", file=sys.stderr)
-            if photon.proc is not None:
-                print(photon.logs()[-2000:], file=sys.stderr)
+            for who, server in (("photon", photon), ("raw", raw)):
+                if server.proc is not None:
+                    print(f"--- {who} log:\n{server.logs()[-2000:]}", file=sys.stderr)
             return 1
         finally:
             photon.kill()
             redis.stop()
+            raw.stop()
 
     results = []
     for name, _args, pipeline, floor in tests:
         f = figures[name]
         ratio = median(f["ratio"])
-        results.append({
+        res = {
             "test": name, "pipeline": pipeline, "photon_rps": median(f["photon"]),
             "redis_rps": median(f["redis"]), "ratio": ratio, "floor": floor,
-            "status": "pass" if ratio >= floor else "below",
-            "rounds": {"photon": f["photon"], "redis": f["redis"], "ratio": f["ratio"]},
-        })
-    print()
-    print(f"{'test':<15}{'photon req/s':>14}{'redis req/s':>14}{'ratio':>8}{'floor':>8}  mark")
-    print("-" * 66)
-    for res in results:
-        print(f"{res['test']:<15}{res['photon_rps']:>14,.0f}{res['redis_rps']:>14,.0f}"
-              f"{res['ratio']:>7.2f}x{res['floor']:>7.1f}x  {res['status']}")
-    print("-" * 66)
-    mb = {who: (kb / 1024 if kb else float("nan")) for who, kb in rss.items()}
-    print(f"RSS after the run: photon {mb['photon']:.1f} MB, redis-server {mb['redis']:.1f} MB")
-    print(f"load average at the end: {loadavg()} (2 cores; a loaded machine lowers both sides, "
-          f"not always equally)")
+            "status": mark(ratio, floor),
+            "cpu_us_per_request": {"photon": median(f["photon_cpu"]),
+                                   "redis": median(f["redis_cpu"])},
+            "rounds": {k: v for k, v in f.items() if v},
+        }
+        if name in RAW_TARGETS:
+            raw_ratio = median(f["raw_ratio"])
+            res.update(raw_rps=median(f["raw"]), raw_ratio=raw_ratio,
+                       raw_target=RAW_TARGETS[name], raw_status=mark(raw_ratio, RAW_TARGETS[name]))
+            res["cpu_us_per_request"]["raw"] = median(f["raw_cpu"])
+        results.append(res)
+    print_tables(results, rss)
     below = [r["test"] for r in results if r["status"] == "below"]
     print("all floors met" if not below else f"below the floor: {', '.join(below)}")
+    below_raw = [r["test"] for r in results if r.get("raw_status") == "below"]
+    if use_raw:
+        print("all raw-stack targets met" if not below_raw
+              else f"below the raw-stack target: {', '.join(below_raw)}")
     if args.json:
         args.json.write_text(json.dumps({
             "settings": {"rounds": args.rounds, "requests": args.requests, "clients": CLIENTS,
                          "keyspace": KEYSPACE, "pipelined_requests": args.requests * 4,
                          "photon": "standalone, appendfsync everysec (defaults)",
-                         "redis": "appendonly yes, appendfsync everysec"},
+                         "redis": "appendonly yes, appendfsync everysec",
+                         "raw": "bench/raw_server.py: PING/SET/GET, 16 LevelDB shards, no fsync",
+                         "cpu_us_per_request": "server user+sys CPU over the run / requests"},
             "results": results,
             "rss_kb": rss,
             "loadavg_end": loadavg(),
