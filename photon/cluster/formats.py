@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from photon.cluster.slots import SLOTS
+from photon.keyspace.slots import SLOTS
 from photon.errors import RedisError
 from photon.protocol.reply import Verbatim
 

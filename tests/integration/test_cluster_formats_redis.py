@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from photon.cluster import formats as f
-from photon.cluster.slots import key_slot
+from photon.keyspace.slots import key_slot
 from photon.errors import NOT_INTEGER
 from photon.protocol.encoder import encode, encode_error
 from tests.redis_cluster_support import (
