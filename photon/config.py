@@ -77,6 +77,17 @@ def _shards(text: str) -> int:
     return v
 
 
+def _addr_list(text: str) -> str:
+    """host:port[,host:port...], kept as text (empty: none)."""
+    for addr in split_addrs(text):
+        parse_addr(addr)
+    return ",".join(split_addrs(text))
+
+
+def split_addrs(text: str) -> list[str]:
+    return [a.strip() for a in str(text).replace(" ", ",").split(",") if a.strip()]
+
+
 def _optional_port(text: str) -> int:
     return _int(0, 65535)(text)
 
@@ -169,6 +180,21 @@ SETTINGS: list[Setting] = [
             "full-sync throughput cap in bytes per second (0: unlimited)", runtime=True),
     Setting("repl_timeout", _int(1), 60, "seconds without traffic before a replication link "
             "is considered dead", runtime=True),
+    # The cluster (photon/cluster): several shard groups, any client on any node.
+    Setting("seeds", _addr_list, "", "nodes of a cluster to join through, host:port[,host:port...]",
+            env="CLUSTER_SEEDS"),
+    Setting("announce_addr", _str, "", "the host other nodes and clients reach this node at "
+            "(default: the bind address; a wildcard bind announces this host's name)"),
+    Setting("zone", _str, "", "this node's zone or region; forwarded reads prefer replicas in "
+            "the same zone"),
+    Setting("cluster_redirect", _bool, False, "answer keys of other groups with -MOVED, as "
+            "Redis Cluster, for clients that route themselves (INFO cluster_enabled:1)",
+            runtime=True),
+    Setting("heartbeat_interval_ms", _int(10, 3_600_000), 10000,
+            "how often nodes exchange heartbeats (the cluster's node table and shard map)",
+            runtime=True),
+    Setting("dead_after_ms", _int(20, 86_400_000), 30000,
+            "a node not heard from for this long is marked dead", runtime=True),
     Setting("enable_read_replicas", _bool, True,
             "replicas serve reads themselves (read your writes kept)", env="ENABLE_READ_REPLICAS",
             runtime=True),
@@ -305,6 +331,9 @@ def _cross_check(values: dict[str, Any]) -> None:
             parse_addr(values["master_addr"])
         except ValueError as e:
             raise ConfigError(f"invalid value for master_addr: {e}") from None
+    if values["dead_after_ms"] <= values["heartbeat_interval_ms"]:
+        raise ConfigError(f"invalid value for dead_after_ms: {values['dead_after_ms']} must be "
+                          f"above heartbeat_interval_ms ({values['heartbeat_interval_ms']})")
     if values["role"] != "standalone" and values["write_quorum"] > values["replication_factor"]:
         raise ConfigError(f"invalid value for write_quorum: {values['write_quorum']} is above "
                           f"replication_factor {values['replication_factor']}, so no write could "
