@@ -68,8 +68,9 @@ def _server(s: "Node") -> list[tuple[str, Any]]:
         ("photon_version", __version__),
         ("python_version", platform.python_version()),
         ("node_id", s.node_id),
-        ("shards", len(s.engines)),
+        ("shards", len(s.keyspace.engines)),
         ("shard_range", "%d-%d" % s.shard_range),
+        ("http_port", s.http_port),
     ]
 
 
