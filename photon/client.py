@@ -64,6 +64,7 @@ class Client(asyncio.Protocol):
         self.fd = -1
         self.extra: dict[str, Any] = {}
         self.direct_replica = False  # READONLY: reads here, writes refused, not forwarded
+        self.forwarded = False  # running commands another node passed on (PHOTON.FWD)
         self.repl_marks: dict[int, int] = {}  # shard -> offset of this client's last writes
 
     # --- asyncio callbacks -------------------------------------------------------------

@@ -56,6 +56,9 @@ class Node(Protocol):
     def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool) -> Any:
         """The reply of a committed write, or a future giving it once the quorum holds it."""
 
+    def routing_changed(self) -> None:
+        """The node table or the shard map changed: place (or drop) the router."""
+
     def keys_touched(self) -> None:
         """Hand the keys written since the last call to WATCH and blocked clients."""
 

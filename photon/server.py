@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 # Importing the command modules fills the command table.
+import photon.cluster.commands  # noqa: F401
 import photon.commands  # noqa: F401
 import photon.scripting.commands  # noqa: F401
 import photon.security.commands  # noqa: F401
@@ -91,7 +92,6 @@ class Server:
         self.started = time.time()
         self.started_mono = time.monotonic()
         self.role = "master"
-        self.mode = "standalone"
         self.port = config.port
         self.http_port = config.http_port
         self.last_save = time.time()
@@ -108,10 +108,11 @@ class Server:
         self.keyspace.commit_listener = self.shardlog.record
         self.master: Master | None = Master(self)
         self.replica: Replica | None = None
+        self.mode = "cluster" if config.cluster_redirect else "standalone"
         self._router = Router(self)
         self.router: Router | None = None
-        self._place_router()
         self.cluster = Membership(self)
+        self._place_router()
         self.setting_appliers: dict[str, Callable[[Any], None]] = {
             "appendfsync": lambda v: setattr(self.durability, "mode", v),
             "slowlog_log_slower_than": lambda v: setattr(self.slowlog, "threshold_us", v),
@@ -120,6 +121,9 @@ class Server:
             "log_level": lambda v: logging.getLogger("photon").setLevel(_LEVELS[v]),
             "repl_backlog_size": self.shardlog.set_backlog_size,
             "requirepass": self.security.set_requirepass,
+            "cluster_redirect": lambda v: setattr(self, "mode", "cluster" if v else
+                                                  "standalone"),
+            "heartbeat_interval_ms": lambda v: self.cluster.gossip_soon(),
         }
 
     @property
@@ -137,9 +141,16 @@ class Server:
         return self._scripting
 
     def _place_router(self) -> None:
-        """Step 6 of the command path runs only where a command may not be served here."""
-        partial = self.shard_range != (0, len(self.keyspace.engines) - 1)
-        self.router = self._router if partial or self.replica is not None else None
+        """Step 6 of the command path runs only where a command may not be served here: on
+        a replica, in a group that does not own every shard, and where other nodes are
+        (PUBLISH reaches them)."""
+        mine = self.cluster.map.shards_of(self.node_id)
+        whole = len(mine) == len(self.keyspace.engines)
+        needed = self.replica is not None or not whole or bool(self.cluster.peers())
+        self.router = self._router if needed else None
+
+    def routing_changed(self) -> None:
+        self._place_router()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -164,6 +175,7 @@ class Server:
         self._cron_task = loop.create_task(self._cron())
         if self.config.role == "replica":
             self.follow(*parse_addr(self.config.master_addr))
+        self.cluster.start()
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
                  len(self.keyspace.engines), Path(self.config.data_dir).resolve() / self.node_id)
@@ -210,7 +222,8 @@ class Server:
             self._cron_task.cancel()
         if self.replica is not None:
             self.replica.close()
-        self._router.unfollow()
+        await self.cluster.stop()
+        self._router.close()
         for client in list(self.clients.values()):
             client.close()
         if self.http is not None:
@@ -281,6 +294,7 @@ class Server:
         self.monitors.discard(c)
         self.watches.unwatch(c)
         self.pubsub.drop_client(c)
+        self._router.client_gone(c)
         if self.master is not None:
             self.master.detach(c)
 
@@ -361,8 +375,8 @@ class Server:
         self.role = "replica"
         self.keyspace.expire_deletes = False
         self.replica = Replica(self, host, port)
-        self._router.follow(host, port)
         self._place_router()
+        self.cluster.refresh_me()
         self.replica.start()
         log.info("Replicating from master %s:%d", host, port)
 
@@ -372,7 +386,6 @@ class Server:
             return
         self.replica.close()
         self.replica = None
-        self._router.unfollow()
         self._place_router()
         self.role = "master"
         self.keyspace.expire_deletes = True

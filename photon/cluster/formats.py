@@ -54,7 +54,8 @@ class NodeEntry:
     hostname: str = ""
     shard_id: str = ""           # 40 hex; masters and their replicas share it
     replication_offset: int = 0
-    health: str = "online"       # "online" | "failed" | "loading" (CLUSTER SHARDS)
+    health: str = ""             # "online" | "failed" | "loading" (CLUSTER SHARDS); "": from
+                                 # the flags and the offset, as Redis derives it
     tls_port: int = 0
 
 
@@ -218,7 +219,7 @@ def cluster_replicas(nodes: list[NodeEntry], master_id: str, *, tls: bool = Fals
 def _replica_available(node: NodeEntry) -> bool:
     """Redis leaves out of CLUSTER SLOTS a replica that failed or has not synced yet
     (replication offset 0), so clients do not send reads to it."""
-    return not node.failed and node.replication_offset != 0
+    return shard_health(node) == "online"
 
 
 def _slots_node(node: NodeEntry, endpoint: str, tls: bool) -> list:
@@ -266,7 +267,8 @@ def shard_health(node: NodeEntry) -> str:
     "loading" is honoured too, so a caller may say so without faking flags."""
     if node.failed or node.health in ("failed", "fail"):
         return "fail"
-    if node.health == "loading" or (node.role == "replica" and node.replication_offset == 0):
+    if node.health == "loading" or (node.role == "replica" and node.replication_offset == 0
+                                    and node.health != "online"):
         return "loading"
     return "online"
 

@@ -22,14 +22,30 @@ DEAD_AFTER = 30.0  # spec: "Nodes without heartbeat for 30s are removed"
 class NodeInfo:
     id: str
     role: str  # "master" | "replica"
-    addr: str  # host:port of the RESP port
+    addr: str  # host:port of the RESP port, as the node announces it
     shard_range: tuple[int, int]
     last_heartbeat: float = field(default_factory=time.time)
     http_addr: str | None = None
-    connected: bool = True
+    connected: bool = True  # this node's link to it works
+    master_id: str | None = None  # a replica's master
+    zone: str = ""
+    epoch: int = 0  # a master's config epoch: the highest epoch of its claims
+    offset: int = 0  # replication offset (sum over its shards)
+    version: int = 0  # bumped by the node itself whenever its record changes
+    failed: bool = False  # not heard from for dead_after (directly or through others)
+    started: float = 0.0  # when the node's process started (a restart is a new incarnation)
+    synced: bool = True  # a replica holds its master's shards (its link is up and in step)
+
+    @property
+    def host(self) -> str:
+        return self.addr.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.addr.rpartition(":")[2])
 
     def view(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "id": self.id,
             "role": self.role.capitalize(),
             "addr": self.addr,
@@ -37,10 +53,33 @@ class NodeInfo:
             "last_heartbeat": datetime.fromtimestamp(self.last_heartbeat, timezone.utc)
             .strftime("%Y-%m-%dT%H:%M:%SZ"),
             "connected": self.connected,
+            "health": "fail" if self.failed else "ok",
+            "zone": self.zone,
+            "epoch": self.epoch,
+            "offset": self.offset,
         }
+        if self.master_id:
+            out["master_id"] = self.master_id
         if self.http_addr:
             out["http_addr"] = self.http_addr
         return out
+
+    def record(self, now: float) -> dict[str, Any]:
+        """What gossip says of this node (the age of its last heartbeat, not a clock time)."""
+        return {"id": self.id, "role": self.role, "addr": self.addr, "http": self.http_addr,
+                "range": list(self.shard_range), "master": self.master_id, "zone": self.zone,
+                "epoch": self.epoch, "offset": self.offset, "version": self.version,
+                "age_ms": max(0, int((now - self.last_heartbeat) * 1000)),
+                "failed": self.failed, "started": self.started, "synced": self.synced}
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any], now: float) -> "NodeInfo":
+        first, last = r["range"]
+        return cls(str(r["id"]), str(r["role"]), str(r["addr"]), (int(first), int(last)),
+                   now - int(r.get("age_ms", 0)) / 1000, r.get("http"), False,
+                   r.get("master"), str(r.get("zone") or ""), int(r.get("epoch", 0)),
+                   int(r.get("offset", 0)), int(r.get("version", 0)), bool(r.get("failed")),
+                   float(r.get("started", 0.0)), bool(r.get("synced", True)))
 
 
 class ClusterState:

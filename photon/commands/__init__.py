@@ -1,5 +1,5 @@
 """Command modules; importing this package fills the command table."""
 from photon.commands import (  # noqa: F401
-    bitmaps, cluster, connection, dump, geo, hashes, hyperloglog, keys, lists, pubsub, replication,
+    bitmaps, connection, dump, geo, hashes, hyperloglog, keys, lists, pubsub, replication,
     server, sets, sort, strings, transactions, zsets,
 )

@@ -128,6 +128,13 @@ def _gate(c: Any, cmd: Command, argv: list[bytes]) -> Any:
         verdict = router.route(c, cmd, argv)
         if verdict is not None:
             return _reject(c, cmd, verdict) if isinstance(verdict, str) else verdict
+    return run_here(c, cmd, argv)
+
+
+def run_here(c: Any, cmd: Command, argv: list[bytes]) -> Any:
+    """Steps 7-10: a command this node serves (the router runs the local share of a split
+    command through here too)."""
+    node = c.server
     master = node.master
     if master is not None and master.checks_writes and (cmd.write or cmd.name == "exec"):
         verdict = master.precheck(c, cmd)

@@ -319,6 +319,14 @@ def spublish(c, argv):
     return c.server.pubsub.spublish(argv[1], argv[2])
 
 
+@command("photon.publish", 4, "pubsub loading stale fast", 0, 0, 0)
+def photon_publish(c, argv):
+    """PHOTON.PUBLISH shard channel message: a message published on another node, for this
+    node's subscribers (shard 1: a shard channel's)."""
+    ps = c.server.pubsub
+    return ps.spublish(argv[2], argv[3]) if argv[1] == b"1" else ps.publish(argv[2], argv[3])
+
+
 # --- PUBSUB -------------------------------------------------------------------------------
 
 container("pubsub", -2)

@@ -120,18 +120,37 @@ def photon_ack(c, argv):
     return NO_REPLY
 
 
-@command("photon.fwd", 4, "noscript", 0, 0, 0)
+def encode_marks(marks: dict[int, int]) -> bytes:
+    return b",".join(b"%d:%d" % kv for kv in marks.items())
+
+
+def decode_marks(text: bytes) -> dict[int, int]:
+    out = {}
+    for part in text.split(b","):
+        if part:
+            shard, _, offset = part.partition(b":")
+            out[parse_int(shard)] = parse_int(offset)
+    return out
+
+
+@command("photon.fwd", 5, "noscript", 0, 0, 0)
 def photon_fwd(c, argv):
-    """PHOTON.FWD resp db commands: run commands a replica passed on for one of its clients;
-    reply [the last reply encoded for that client, [shard, offset, ...] of its writes]."""
+    """PHOTON.FWD resp db marks commands: run commands another node passed on for one of its
+    clients; ``marks`` (shard:offset,...) are the offsets that client's own writes reached,
+    so a replica that has not applied them passes its reads on to its master. Reply: [the
+    last reply encoded for that client, [shard, offset, ...] of its writes]."""
     resp3 = argv[1] == b"3"
     c.db = parse_int(argv[2])
+    c.repl_marks = decode_marks(argv[3])
     parser = RequestParser()
-    commands = parser.feed(argv[3])
+    commands = parser.feed(argv[4])
     reply = None
-    c.repl_marks = {}
-    for inner in commands:
-        reply = execute(c, inner)
+    c.forwarded = True
+    try:
+        for inner in commands:
+            reply = execute(c, inner)
+    finally:
+        c.forwarded = False
     if isinstance(reply, asyncio.Future):
         out = asyncio.get_running_loop().create_future()
 

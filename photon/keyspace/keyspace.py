@@ -17,7 +17,7 @@ from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, Meta
 from photon.keyspace.journal import Journal
-from photon.keyspace.slots import shard_mapper
+from photon.keyspace.slots import SLOTS, shard_mapper
 from photon.storage.engine import Engine
 from photon.storage.layout import Layout, MemoryLayout
 
@@ -137,6 +137,9 @@ class Keyspace:
         if not overlay:
             return base
         return _merge(base, overlay, reverse)
+
+    def shard_of_slot(self, slot: int) -> int:
+        return slot * len(self.engines) // SLOTS
 
     def commit(self) -> None:
         """Apply the overlay: one atomic write per shard touched."""

@@ -100,6 +100,7 @@ class Replica:
         self.partial_syncs = 0
         self.waiters: list[tuple[dict[int, int], asyncio.Future]] = []
         self.stopped = False
+        self.streaming = False  # the master's stream began on the current link
         self.log.leading = False
 
     def shards(self) -> list[int]:
@@ -145,15 +146,21 @@ class Replica:
                 self.partial = set()
                 self.sync_session = False
                 self.last_io = time.monotonic()
+                if node.config.source("shard_range") == "default":
+                    await self._adopt_masters_range(link)
+                self.streaming = False
                 link.stream(self._on_message, self._on_read_end)
                 link.send(self._sync_request())
                 self.state = "sync"
                 log.info("Connected to master %s:%d, asking for %d shard(s)%s", self.host,
                          self.port, len(self.shards()),
                          f" after {failures} failed attempt(s)" if failures else "")
-                failures = 0
-                delay = 0.1
                 await link.lost
+                if self.streaming:
+                    failures = 0
+                    delay = 0.1
+                else:
+                    failures += 1
                 if not self.stopped:
                     log.warning("Lost the link to master %s:%d", self.host, self.port)
             except RedisError as e:
@@ -176,7 +183,20 @@ class Replica:
                 self.link = None
                 self.state = "connect"
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 1.0 if failures < 5 else 5.0)
+
+    async def _adopt_masters_range(self, link: PeerConnection) -> None:
+        """MASTER_ADDR is enough: a replica started without SHARD_RANGE serves its master's."""
+        info = (await asyncio.wait_for(link.request(b"INFO", b"server"), 5)).decode()
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        first, _, last = fields.get("shard_range", "").partition("-")
+        if first.isdigit() and last.isdigit():
+            shard_range = (int(first), int(last))
+            if shard_range != self.node.shard_range:
+                log.info("Serving master %s:%d's shards %d-%d", self.host, self.port,
+                         *shard_range)
+                self.node.shard_range = shard_range
+                self.node.routing_changed()
 
     def _sync_request(self) -> bytes:
         node = self.node
@@ -213,6 +233,7 @@ class Replica:
 
     def handle(self, msg: Any) -> None:
         self.last_io = time.monotonic()
+        self.streaming = self.streaming or isinstance(msg, list)
         if isinstance(msg, hiredis.ReplyError):
             log.error("Master %s:%d refused replication: %s", self.host, self.port, msg)
             if self.link is not None:

@@ -1,17 +1,24 @@
 """Passing a client's commands to another node and relaying the reply byte for byte.
 
-A replica passes writes (and, with read replicas off, reads) to its master as PHOTON.FWD
-requests over pooled, pipelined peer connections; the client waits for the reply, so its own
-requests stay in order. A blocking pop gets a connection of its own for as long as it waits.
-The replica relays a write's reply only once it has applied that write itself, so the client
-reads its own writes from this replica."""
+A command goes as PHOTON.FWD (the client's protocol, database and the replication offsets its
+own writes reached, so a replica that has not applied them passes the command on to its
+master) over a pool of pipelined peer connections per node; the client waits for the reply,
+so its own requests stay in order. A blocking pop gets a connection of its own for as long as
+it waits, and a client that WATCHes keys of another group gets one for its transaction (its
+pin), which keeps the WATCH on the node that owns the keys until EXEC.
+
+A write's reply is relayed by a replica of the group that took it only once that replica has
+applied the write itself, so a client reads its own writes from it.
+"""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import hiredis
 
+from photon.commands.replication import encode_marks
 from photon.errors import RedisError
 from photon.peer.connection import PeerConnection, PeerPool
 from photon.protocol.encoder import encode_request
@@ -19,6 +26,7 @@ from photon.protocol.reply import Raw
 
 CONNECT_TIMEOUT = 5.0
 MASTERDOWN = "MASTERDOWN Link with MASTER is down: the command cannot be passed to it"
+NODEDOWN = "CLUSTERDOWN The node serving these keys cannot be reached"
 
 
 def encode_commands(commands: list[list[bytes]]) -> bytes:
@@ -26,50 +34,119 @@ def encode_commands(commands: list[list[bytes]]) -> bytes:
 
 
 class Forwarder:
-    """Forwarding to one node (a replica's master)."""
-
-    def __init__(self, node: Any, host: str, port: int) -> None:
+    def __init__(self, node: Any) -> None:
         self.node = node
-        self.host = host
-        self.port = port
-        self.pool = PeerPool(self._open)
+        self.pools: dict[str, PeerPool] = {}  # "host:port" -> pool
+        self.forwarded = 0  # commands passed on, for /metrics
+        self.seconds = 0.0  # their round trips
+        self.failures = 0
 
-    def _open(self) -> Any:
-        return PeerConnection.to_peer(self.host, self.port, self.node.config, self.node.node_id,
-                                      CONNECT_TIMEOUT)
+    def pool(self, addr: str) -> PeerPool:
+        pool = self.pools.get(addr)
+        if pool is None or pool.closed:
+            pool = self.pools[addr] = PeerPool(lambda: self.open(addr))
+        return pool
+
+    def open(self, addr: str) -> Any:
+        host, _, port = addr.rpartition(":")
+        return PeerConnection.to_peer(host.strip("[]"), int(port), self.node.config,
+                                      self.node.node_id, CONNECT_TIMEOUT)
 
     def close(self) -> None:
-        self.pool.close()
+        for pool in self.pools.values():
+            pool.close()
+        self.pools.clear()
 
-    def forward(self, c: Any, commands: list[list[bytes]], blocking: bool = False,
-                ) -> asyncio.Future:
-        """Run the commands there for ``c``; the future gives the last one's reply."""
-        return asyncio.get_running_loop().create_task(self._forward(c, commands, blocking))
+    def request(self, c: Any, commands: list[list[bytes]], marks: dict[int, int],
+                resp3: bool | None = None) -> bytes:
+        resp3 = c.resp3 if resp3 is None else resp3
+        return encode_request(b"PHOTON.FWD", b"3" if resp3 else b"2", c.db,
+                              encode_marks(marks), encode_commands(commands))
 
-    async def _forward(self, c: Any, commands: list[list[bytes]], blocking: bool) -> Any:
-        request = encode_request(b"PHOTON.FWD", b"3" if c.resp3 else b"2", c.db,
-                                 encode_commands(commands))
-        try:
-            reply = await self.pool.call_raw(request, exclusive=blocking)
-        except RedisError as e:  # the login was refused
-            return e
-        except (OSError, ConnectionError, asyncio.TimeoutError):
-            return RedisError(MASTERDOWN)
+    def forward(self, c: Any, addr: str, commands: list[list[bytes]], blocking: bool = False,
+                marks: dict[int, int] | None = None, down: str = NODEDOWN,
+                resp3: bool | None = None) -> asyncio.Future:
+        """Run the commands at addr for ``c``; the future gives the last one's reply, encoded
+        for the client (or for ``resp3`` when given)."""
+        return asyncio.get_running_loop().create_task(
+            self._forward(c, addr, commands, blocking, marks or {}, down, resp3))
+
+    async def _forward(self, c: Any, addr: str, commands: list[list[bytes]], blocking: bool,
+                       marks: dict[int, int], down: str, resp3: bool | None) -> Any:
+        request = self.request(c, commands, marks, resp3)
+        for attempt in range(2):
+            started = time.monotonic()
+            try:
+                reply = await self.pool(addr).call_raw(request, exclusive=blocking)
+            except RedisError as e:  # the login was refused
+                self.failures += 1
+                return e
+            except (OSError, ConnectionError, asyncio.TimeoutError):
+                self.failures += 1
+                return RedisError(down)
+            self.forwarded += 1
+            self.seconds += time.monotonic() - started
+            if isinstance(reply, hiredis.ReplyError):
+                text = str(reply)
+                # the node no longer owns the keys (our map was behind): once to the new owner
+                if text.startswith("MOVED ") and attempt == 0:
+                    addr = text.rsplit(" ", 1)[1]
+                    continue
+                return RedisError(text)
+            return await self.relay(c, reply)
+        return RedisError(down)
+
+    async def relay(self, c: Any, reply: Any) -> Any:
+        """The client's reply from a PHOTON.FWD answer: [its reply encoded for the client,
+        the offsets its writes reached]."""
         if isinstance(reply, hiredis.ReplyError):
             return RedisError(str(reply))
         encoded, flat = reply[0], reply[1]
         marks = dict(zip(flat[::2], flat[1::2]))
-        replica = self.node.replica
-        if marks and replica is not None:
-            # Read your writes: later reads of this client are served here only once this
-            # replica applied these offsets (the router forwards them until then).
+        if marks:
             for shard, offset in marks.items():
                 if offset > c.repl_marks.get(shard, -1):
                     c.repl_marks[shard] = offset
-            if not replica.applied(marks):
+            replica = self.node.replica
+            if replica is not None and all(s in self.node.cluster.served_shards()
+                                           for s in marks) and not replica.applied(marks):
                 timeout = self.node.config.quorum_timeout_ms / 1000
                 try:
                     await asyncio.wait_for(asyncio.shield(replica.wait_applied(marks)), timeout)
                 except asyncio.TimeoutError:
                     pass
         return Raw(encoded)
+
+
+class Pin:
+    """A client's own connection to one group's master, from its WATCH to its EXEC. If the
+    connection is lost in between, the WATCH is lost with it, and the transaction aborts as
+    if a watched key had changed (nothing else can be promised)."""
+
+    def __init__(self, group: str, addr: str) -> None:
+        self.group = group
+        self.addr = addr
+        self.conn: PeerConnection | None = None
+        self.opened = False
+
+    @property
+    def lost(self) -> bool:
+        return self.opened and (self.conn is None or self.conn.closed)
+
+    async def call(self, forwarder: Forwarder, c: Any, commands: list[list[bytes]],
+                   marks: dict[int, int]) -> Any:
+        try:
+            if self.conn is None:
+                self.conn = await forwarder.open(self.addr)
+                self.opened = True
+            reply = await self.conn.call_raw(forwarder.request(c, commands, marks))
+        except RedisError as e:
+            return e
+        except (OSError, ConnectionError, asyncio.TimeoutError):
+            return RedisError(NODEDOWN)
+        return await forwarder.relay(c, reply)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

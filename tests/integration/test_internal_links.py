@@ -45,7 +45,7 @@ def test_plain_clients_cannot_send_internal_commands(photon_factory):
         assert conn.call("PHOTON.SYNC", "x", "127.0.0.1", "1", "4", "0", "0" * 40, "0") == \
             NOT_PEER % b"photon.sync"
         assert conn.call("PHOTON.ACK", "0", "0") == NOT_PEER % b"photon.ack"
-        assert conn.call("PHOTON.FWD", "2", "0", "*1\r\n$8\r\nFLUSHALL\r\n") == \
+        assert conn.call("PHOTON.FWD", "2", "0", "", "*1\r\n$8\r\nFLUSHALL\r\n") == \
             NOT_PEER % b"photon.fwd"
         assert conn.call("PHOTON.AUTH", "n", "0", "0" * 32, "f" * 64) == \
             b"-ERR cluster secret proof rejected\r\n"
@@ -59,7 +59,7 @@ def test_proof_accepted_once(photon_factory):
     proof = _proof(SECRET)
     with RawConn(master.port) as conn:
         assert conn.call(*proof) == b"+OK\r\n"
-        reply = conn.call("PHOTON.FWD", "2", "0", "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        reply = conn.call("PHOTON.FWD", "2", "0", "", "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
         assert reply.startswith(b"*2\r\n$5\r\n+OK\r\n")
     with RawConn(master.port) as conn:  # the same proof again: a replay
         assert conn.call(*proof) == b"-ERR cluster secret proof rejected\r\n"

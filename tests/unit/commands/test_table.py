@@ -7,7 +7,7 @@ from photon.commands.table import COMMANDS
 
 # Commands newer than Redis 7.0 (redis-py sends CLIENT SETINFO) and PhotonDB's internal
 # PHOTON.* commands (replication links): no reference entry.
-NEWER_THAN_7_0 = {"client|setinfo"}
+NEWER_THAN_7_0 = {"client|setinfo", "cluster|myshardid"}
 # Commands extended with a later Redis's option the issues ask for (ZRANK ... WITHSCORE, 7.2).
 NEWER_ARITY = {"zrank": -3, "zrevrank": -3}
 # Flags Redis computes rather than declares.

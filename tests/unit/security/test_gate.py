@@ -187,7 +187,7 @@ def _peer_args(secret: str, node: bytes = b"n1", ts=None, nonce=b"0123456789abcd
 def test_internal_commands_need_the_cluster_secret(tmp_path):
     server = FakeServer(data_dir=str(tmp_path), cluster_secret="hush")
     c = server.new_client()
-    for cmd in (["PHOTON.ACK", "0", "1"], ["PHOTON.FWD", "2", "0", "*1\r\n$4\r\nPING\r\n"]):
+    for cmd in (["PHOTON.ACK", "0", "1"], ["PHOTON.FWD", "2", "0", "", "*1\r\n$4\r\nPING\r\n"]):
         assert err(c.send(*cmd)) == (f"NOPERM '{cmd[0].lower()}' is an internal command: only "
                                      "cluster peers that proved the cluster secret "
                                      "(PHOTON.AUTH) may send it")
@@ -195,7 +195,7 @@ def test_internal_commands_need_the_cluster_secret(tmp_path):
     assert err(c.send(*_peer_args("hush", ts=1000))) == "ERR cluster secret proof rejected"
     good = _peer_args("hush")
     assert c.send(*good) == b"OK" and c.peer
-    assert c.send("PHOTON.FWD", "2", "0", "*1\r\n$4\r\nPING\r\n")[0] == b"+PONG\r\n"
+    assert c.send("PHOTON.FWD", "2", "0", "", "*1\r\n$4\r\nPING\r\n")[0] == b"+PONG\r\n"
     replay = server.new_client()
     assert err(replay.send(*good)) == "ERR cluster secret proof rejected"  # nonce seen
     assert not replay.peer
@@ -203,7 +203,7 @@ def test_internal_commands_need_the_cluster_secret(tmp_path):
 
 def test_without_a_secret_internal_commands_stay_open(server):
     c = server.new_client()
-    assert c.send("PHOTON.FWD", "2", "0", "*1\r\n$4\r\nPING\r\n")[0] == b"+PONG\r\n"
+    assert c.send("PHOTON.FWD", "2", "0", "", "*1\r\n$4\r\nPING\r\n")[0] == b"+PONG\r\n"
     assert c.send(*_peer_args("anything")) == b"OK"
 
 
