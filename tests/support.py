@@ -67,6 +67,11 @@ class PhotonProcess:
             wait_for_port(self.port, self.proc, log=self.log)
         return self
 
+    def wait(self) -> "PhotonProcess":
+        """Until it answers (after start(wait=False))."""
+        wait_for_port(self.port, self.proc, log=self.log)
+        return self
+
     def client(self, **kw) -> redis.Redis:
         kw.setdefault("socket_timeout", 30)
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)

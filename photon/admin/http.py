@@ -13,10 +13,16 @@ if TYPE_CHECKING:
 
 
 def health(server: "Node") -> dict[str, Any]:
-    """The spec's /_health document, with a few more fields."""
+    """The spec's /_health document, with a few more fields. Its status is "healthy" when
+    this node serves what it should and the cluster is ok; the HTTP status is then 200, else
+    503, so ``curl -f`` alerts."""
     first, last = server.shard_range
+    cluster = server.cluster
     return {
-        "status": server.cluster.health(),
+        "status": cluster.health(),
+        "node_status": cluster.node_health(),
+        "cluster_state": "ok" if cluster.ok else "fail",
+        "cluster_state_reason": cluster.reason,
         "role": server.role,
         "shard_range": {"start": first, "end": last},
         "connected_replicas": server.master.online_links() if server.master is not None else 0,
@@ -27,19 +33,20 @@ def health(server: "Node") -> dict[str, Any]:
 
 async def start_http(server: "Node") -> web.AppRunner:
     app = web.Application()
-    views = {
-        "/_health": health,
-        "/_admin/cluster": lambda s: s.cluster.view(),
-        "/_admin/replication": admin_replication,
-    }
 
-    def json_view(path: str):
+    def json_view(view: Any, status: Any = None):
         async def handler(request: web.Request) -> web.Response:
-            return web.json_response(views[path](server))
+            doc = view(server)
+            return web.json_response(doc, status=status(doc) if status else 200)
         return handler
 
-    for path in list(views):
-        app.router.add_get(path, json_view(path))
+    app.router.add_get("/_health", json_view(
+        health, lambda doc: 200 if doc["status"] == "healthy" else 503))
+    # this node alone: a probe that one bad node elsewhere in the cluster must not fail
+    app.router.add_get("/_health/node", json_view(
+        health, lambda doc: 200 if doc["node_status"] == "healthy" else 503))
+    app.router.add_get("/_admin/cluster", json_view(lambda s: s.cluster.view()))
+    app.router.add_get("/_admin/replication", json_view(admin_replication))
 
     async def metrics(request: web.Request) -> web.Response:
         body, content_type = render_metrics(server)

@@ -527,12 +527,15 @@ class Membership:
     # --- views ---------------------------------------------------------------------------------
 
     def health(self) -> str:
-        """healthy: this node serves what it should (a replica's link is up, a master can
-        meet its quorum) and the cluster is ok; degraded: this node is not; fail: the
-        cluster is not."""
-        node = self.node
+        """healthy: this node serves what it should and the cluster is ok; degraded: this
+        node does not; fail: the cluster is not ok."""
         if not self.ok:
             return "fail"
+        return self.node_health()
+
+    def node_health(self) -> str:
+        """healthy: a replica's link to its master is up, a master can meet its quorum."""
+        node = self.node
         if node.replica is not None:
             return "healthy" if node.replica.state == "connected" else "degraded"
         master = node.master

@@ -113,7 +113,7 @@ class Router:
         return self.place(c, cmd, argv, group, keys[0])
 
     def place(self, c: Any, cmd: Any, argv: list[bytes], group: str, key: bytes,
-              resp3: bool | None = None) -> Any:
+              resp3: bool | None = None, primary: bool = False) -> Any:
         """One command whose keys all belong to ``group`` (``resp3``: the protocol of a reply
         passed back, when it is not the client's: split parts are merged in RESP2)."""
         node = self.node
@@ -128,7 +128,7 @@ class Router:
             return self._on_replica(c, cmd, argv, resp3)
         if self._redirect() or c.forwarded:
             return self._moved(key, group)  # a node passes a command on at most once
-        return self._to_group(c, cmd, argv, group, resp3)
+        return self._to_group(c, cmd, argv, group, resp3, primary)
 
     def groups_of(self, keys: list[bytes]) -> set[str] | None:
         """The groups owning the keys' shards; None when one of them is not served."""
@@ -212,18 +212,20 @@ class Router:
         return master.addr if master is not None else None
 
     def _to_group(self, c: Any, cmd: Any, argv: list[bytes], group: str,
-                  resp3: bool | None = None) -> Any:
+                  resp3: bool | None = None, primary: bool = False) -> Any:
         write = cmd.write or self._script_writes(cmd, argv)
-        addr = self.target(group, write)
+        addr = self.target(group, write or primary)
         if addr is None:
             return CLUSTERDOWN_UNSERVED
         return self.forwarder.forward(c, addr, [self._forwardable(cmd, argv)], cmd.blocking,
                                       self._marks_of(c, group), resp3=resp3)
 
-    def part(self, c: Any, cmd: Any, argv: list[bytes], group: str) -> Any:
+    def part(self, c: Any, cmd: Any, argv: list[bytes], group: str,
+             primary: bool = False) -> Any:
         """One group's share of a split or fanned-out command: its reply, a RedisError, or a
-        future giving the reply."""
-        verdict = self.place(c, cmd, argv, group, b"", resp3=False)
+        future giving the reply (``primary``: from the group's master, whose state a later
+        share continues, as SCAN's cursor)."""
+        verdict = self.place(c, cmd, argv, group, b"", resp3=False, primary=primary)
         if verdict is None:
             return run_here(c, cmd, argv)
         if isinstance(verdict, str):

@@ -6,9 +6,10 @@ INFO's keyspace section cover every group. Each group's share runs here when thi
 it, else on that group (router.part); shares passed to other nodes come back in RESP2 and are
 merged into plain values, which the client's own protocol then encodes.
 
-A cluster-wide SCAN walks the groups in the order of their first shard; its cursor (kept by
-this node) names the group it is in and that group's own cursor, so it never returns a key
-twice nor misses one that existed throughout, as long as the groups' shards stay put.
+A cluster-wide SCAN walks the groups in the order of their first shard, asking each group's
+master (a group's cursor is that node's); its cursor (kept by this node) names the group it is
+in and that group's own cursor, so it never returns a key twice nor misses one that existed
+throughout, as long as the groups' shards stay put.
 """
 from __future__ import annotations
 
@@ -129,7 +130,7 @@ def _scan(router: Any, c: Any, cmd: Any, argv: list[bytes], groups: list[str]) -
         if position is not None and position[0] == "cluster" and position[1] == c.db:
             index, inner = position[2], position[3]
             index = min(index, len(groups) - 1)
-    share = router.part(c, cmd, [argv[0], inner, *argv[2:]], groups[index])
+    share = router.part(c, cmd, [argv[0], inner, *argv[2:]], groups[index], primary=True)
 
     def merge(values: list[Any]) -> Any:
         (next_inner, keys), = values

@@ -7,6 +7,7 @@ import json
 import re
 import struct
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
@@ -87,8 +88,15 @@ def wait_in_step(master: PhotonProcess, replicas: list[PhotonProcess],
 
 
 def admin(node: PhotonProcess, path: str = "/_admin/replication") -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}{path}", timeout=10) as r:
-        return json.loads(r.read())
+    """An admin document; /_health answers 503 (with its document) when not healthy."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}{path}",
+                                    timeout=10) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        if e.code != 503:
+            raise
+        return json.loads(e.read())
 
 
 # --- contents -----------------------------------------------------------------------------
