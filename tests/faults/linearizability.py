@@ -9,7 +9,10 @@ cheap:
 * an ``info`` write whose value no read returned is dropped: placing it anywhere or nowhere
   changes no read, so a linearization exists with it iff one exists without it;
 * a read that matches the register is linearized at once and never taken back: a valid
-  order that puts it later can move it here, so backtracking over it cannot help.
+  order that puts it later can move it here, so backtracking over it cannot help;
+* a write may not replace the register's value while a read of that value is still to be
+  linearized and no other write of it is: that branch is dead, however far it would run.
+  Without this, a few unknown writes read much later make the search exponential.
 
 ``fail`` writes never take effect, ``info`` writes may take effect at any time after their
 invocation, ``fail``/``info`` reads constrain nothing. Reads of ``None`` mean never written.
@@ -176,6 +179,12 @@ def _search(key: str, ops: list[Op], initial: str | None, deadline: float | None
             infinite[e] = t == float("inf")
     is_write = [op.kind == WRITE for op in ops]
     values = [op.value for op in ops]
+    # Unlinearized reads and writes per value: a write may not bury the register's value while
+    # a read of it is still to come and no other write could bring it back.
+    pending_reads: dict[str | None, int] = defaultdict(int)
+    pending_writes: dict[str | None, int] = defaultdict(int)
+    for op in ops:
+        (pending_writes if op.kind == WRITE else pending_reads)[op.value] += 1
 
     state = initial
     linearized = 0
@@ -192,6 +201,9 @@ def _search(key: str, ops: list[Op], initial: str | None, deadline: float | None
             i = entry_op[e]
             if is_write[i]:
                 new = values[i]
+                if new != state and pending_reads[state] and not pending_writes[state]:
+                    e = nxt[e]
+                    continue
             elif values[i] == state:
                 new = state
             else:
@@ -205,6 +217,7 @@ def _search(key: str, ops: list[Op], initial: str | None, deadline: float | None
             stack.append((e, state))
             state = new
             linearized = config[0]
+            (pending_writes if is_write[i] else pending_reads)[values[i]] -= 1
             r = match[e]
             nxt[prv[e]] = nxt[e]
             prv[nxt[e]] = prv[e]
@@ -222,6 +235,7 @@ def _search(key: str, ops: list[Op], initial: str | None, deadline: float | None
             e, state = stack.pop()
             i = entry_op[e]
             linearized &= ~(1 << i)
+            (pending_writes if is_write[i] else pending_reads)[values[i]] += 1
             r = match[e]
             nxt[prv[r]] = r
             prv[nxt[r]] = r
@@ -235,30 +249,39 @@ def _search(key: str, ops: list[Op], initial: str | None, deadline: float | None
 
 def _explain(key: str, ops: list[Op], best: tuple[int, int, str | None, int],
              initial: str | None) -> Anomaly:
-    """Name the op the deepest search branch stuck on, with the few ops that pin it down."""
+    """Name the op the deepest search branch stuck on, with the few ops that pin it down.
+
+    A stale read is the usual culprit and has a three-op proof, so the reads still pending at
+    that point are searched for one first.
+    """
     depth, stuck_i, state, linearized = best
     stuck = ops[stuck_i]
     writes = [op for op in ops if op.kind == WRITE]
-    if stuck.kind == READ:
-        proof = _stale_read_proof(stuck, writes, initial)
+    pending = [op for i, op in enumerate(ops) if op.kind == READ and not linearized >> i & 1]
+    pending.sort(key=lambda op: (op is not stuck, op.value != state, op.invoke))
+    for read in pending[:200]:
+        proof = _stale_read_proof(read, writes, initial)
         if proof:
             return Anomaly("nonlinearizable", key,
-                           f"stale read: every write of {stuck.value!r} was followed by an "
+                           f"stale read: every write of {read.value!r} was followed by an "
                            f"acknowledged write of another value, completed before the read began",
-                           [stuck, *proof])
+                           [read, *proof])
     done = [op for i, op in enumerate(ops) if linearized >> i & 1]
     last_writes = [op for op in done if op.kind == WRITE and op.value == state][-1:]
+    waiting = [op for op in pending if op.value == state][:1] if stuck.kind == WRITE else []
     concurrent = [op for i, op in enumerate(ops) if i != stuck_i
                   and op.invoke <= stuck.complete and op.end >= stuck.invoke]
-    also = [w for w in writes if stuck.kind == READ and w.value == stuck.value]
+    also = sorted((op for op in ops if op is not stuck and op.value == stuck.value),
+                  key=lambda op: op.kind != WRITE)[:4]
     shown: list[Op] = []
-    for op in [stuck, *also, *last_writes, *concurrent]:
+    for op in [stuck, *waiting, *also, *last_writes, *concurrent]:
         if all(op is not s for s in shown) and len(shown) < 12:
             shown.append(op)
     held = f"{state!r}" + (" (initial)" if not last_writes else "")
+    why = (f", which a later read still has to see" if waiting else "")
     return Anomaly("nonlinearizable", key,
                    f"no linearization: at best {depth} of {len(ops)} ops fit, the register then "
-                   f"holding {held}, and the first op listed cannot follow them",
+                   f"holding {held}{why}, and the first op listed cannot follow them",
                    shown)
 
 
