@@ -142,13 +142,16 @@ def error_code(exc: redis.ResponseError) -> str:
 
 
 def _connection_kwargs() -> dict[str, object]:
-    """Keep redis-py from sending CLIENT SETINFO, which costs a round trip and a possible error."""
-    params = inspect.signature(Connection.__init__).parameters
+    """RESP2 and no CLIENT SETINFO, across redis-py versions: a connect is then a bare TCP
+    connect, with no HELLO or SETINFO round trip whose failure could be mistaken for an op's."""
+    params = {name for cls in Connection.__mro__ if "__init__" in vars(cls)
+              for name in inspect.signature(cls.__init__).parameters}
+    kwargs: dict[str, object] = {"protocol": 2} if "protocol" in params else {}
     if "driver_info" in params:
-        return {"driver_info": None}
-    if "lib_name" in params:
-        return {"lib_name": None, "lib_version": None}
-    return {}
+        kwargs["driver_info"] = None
+    elif "lib_name" in params:
+        kwargs.update(lib_name=None, lib_version=None)
+    return kwargs
 
 
 def connect(address: Address, timeout: float, connect_timeout: float | None = None
@@ -273,7 +276,7 @@ class Recorder:
             if conn is None:
                 try:
                     conn = connect(address, self.timeout, self.connect_timeout)
-                except (redis.ConnectionError, redis.TimeoutError, OSError):
+                except Exception:  # refused, timed out, or a handshake gone wrong
                     node = (node + 1) % len(self.nodes)
                     self._stop.wait(0.02)
                     continue
@@ -296,7 +299,7 @@ class Recorder:
                 code = error_code(exc)
                 outcome = FAIL if code in self.definite_errors else INFO
                 error = f"{code} {exc}"
-            except (redis.RedisError, OSError) as exc:
+            except Exception as exc:  # whatever it was, the op may have been applied
                 outcome, error = INFO, f"{type(exc).__name__}: {exc}"
             complete = self.now()
             if kind == READ and outcome != OK:
