@@ -278,7 +278,7 @@ def _explain(key: str, ops: list[Op], best: tuple[int, int, str | None, int],
         if all(op is not s for s in shown) and len(shown) < 12:
             shown.append(op)
     held = f"{state!r}" + (" (initial)" if not last_writes else "")
-    why = (f", which a later read still has to see" if waiting else "")
+    why = ", which a later read still has to see" if waiting else ""
     return Anomaly("nonlinearizable", key,
                    f"no linearization: at best {depth} of {len(ops)} ops fit, the register then "
                    f"holding {held}{why}, and the first op listed cannot follow them",

@@ -131,12 +131,15 @@ class Proxy:
         return (self.host, self.port)
 
     def start(self) -> Proxy:
+        """Listen and forward; after a ``stop()`` this listens on the same port again."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self._listen_port))
         listener.listen(1024)
         listener.setblocking(False)
         self._listener = listener
+        self._listen_port = listener.getsockname()[1]
+        self._stopping = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._sel = selectors.DefaultSelector()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -202,10 +203,10 @@ def test_nemesis_runs_steps_in_order_and_reraises():
 def test_pause_and_kill_a_process():
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
+        stat = Path(f"/proc/{proc.pid}/stat")
         with paused(proc.pid):
-            status = open(f"/proc/{proc.pid}/stat").read().split()[2]
-            assert status == "T"
-        assert open(f"/proc/{proc.pid}/stat").read().split()[2] != "T"
+            assert stat.read_text().split()[2] == "T"
+        wait_until(lambda: stat.read_text().split()[2] != "T", 2, what="resumed")
         kill(proc.pid)
         assert proc.wait(5) == -signal.SIGKILL
     finally:

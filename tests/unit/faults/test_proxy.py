@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -12,8 +13,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.faults.nemesis import wait_until
 from tests.faults.proxy import Proxy, ProxyMesh
-from tests.unit.faults.servers import EchoServer
+from tests.unit.faults.servers import EchoServer, start_redis
 
 TIMEOUT = 0.3
 
@@ -170,20 +172,24 @@ def test_delay_adds_latency_each_way_and_keeps_order(proxy_to_redis):
     assert time.monotonic() - start < 0.2
 
 
-def test_a_dead_target_resets_clients_and_stop_frees_the_port():
+def test_a_dead_target_resets_clients_and_stop_frees_the_port(echo_server):
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     port = dead.getsockname()[1]
     dead.close()
     proxy = Proxy(("127.0.0.1", port)).start()
-    with pytest.raises(ConnectionResetError):
-        with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as sock:
-            sock.recv(16)
+    with (pytest.raises(ConnectionResetError),
+          socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as sock):
+        sock.recv(16)
     listen_port = proxy.port
     proxy.stop()
     proxy.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", listen_port), timeout=1).close()
+    proxy.target = echo_server.address
+    with proxy.start():
+        assert proxy.port == listen_port
+        assert echo_roundtrip(proxy.port, b"again") == b"again"
 
 
 def ping_echo(address: tuple[str, int]) -> bool:
@@ -219,3 +225,34 @@ def test_mesh_partitions_and_one_way_blocks():
         assert all(ping_echo(mesh.address(s, d)) for s, d in mesh.proxies)
     for server in servers.values():
         server.close()
+
+
+def test_replica_full_sync_through_the_proxy_and_catch_up_after_a_blackhole(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "r").mkdir()
+    master_proc, master_port = start_redis(tmp_path / "m", "--repl-diskless-sync-delay", "0")
+    replica_proc = None
+    try:
+        master = redis.Redis(port=master_port)
+        values = {f"big{i}": os.urandom(50_000) for i in range(100)}
+        master.mset(values)
+        with Proxy(("127.0.0.1", master_port)) as proxy:
+            replica_proc, replica_port = start_redis(
+                tmp_path / "r", "--replicaof", "127.0.0.1", str(proxy.port))
+            replica = redis.Redis(port=replica_port)
+            wait_until(lambda: replica.info("replication")["master_link_status"] == "up", 10)
+            assert proxy.bytes_forwarded["b->a"] > 5_000_000
+            assert replica.mget(list(values)) == list(values.values())
+            proxy.blackhole()
+            master.set("during", "partition")
+            time.sleep(0.3)
+            assert replica.get("during") is None
+            proxy.heal()
+            wait_until(lambda: replica.get("during") == b"partition", 10, what="catch up")
+    finally:
+        for proc in (master_proc, replica_proc):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
