@@ -187,7 +187,7 @@ def test_a_dead_target_resets_clients_and_stop_frees_the_port(echo_server):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", listen_port), timeout=1).close()
     proxy.target = echo_server.address
-    with proxy.start():
+    with proxy:
         assert proxy.port == listen_port
         assert echo_roundtrip(proxy.port, b"again") == b"again"
 
