@@ -132,6 +132,8 @@ class Proxy:
 
     def start(self) -> Proxy:
         """Listen and forward; after a ``stop()`` this listens on the same port again."""
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name} is already started")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self._listen_port))
