@@ -19,6 +19,7 @@ invocation, ``fail``/``info`` reads constrain nothing. Reads of ``None`` mean ne
 """
 from __future__ import annotations
 
+import bisect
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -258,9 +259,11 @@ def _explain(key: str, ops: list[Op], best: tuple[int, int, str | None, int],
     stuck = ops[stuck_i]
     writes = [op for op in ops if op.kind == WRITE]
     pending = [op for i, op in enumerate(ops) if op.kind == READ and not linearized >> i & 1]
-    pending.sort(key=lambda op: (op is not stuck, op.value != state, op.invoke))
-    for read in pending[:200]:
-        proof = _stale_read_proof(read, writes, initial)
+    suspects = {state, stuck.value}
+    pending.sort(key=lambda op: (op is not stuck, op.value not in suspects, op.invoke))
+    covers = _Covers(writes)
+    for read in pending:
+        proof = covers.proof(read, initial)
         if proof:
             return Anomaly("nonlinearizable", key,
                            f"stale read: every write of {read.value!r} was followed by an "
@@ -285,21 +288,48 @@ def _explain(key: str, ops: list[Op], best: tuple[int, int, str | None, int],
                    shown)
 
 
-def _stale_read_proof(read: Op, writes: list[Op], initial: str | None) -> list[Op]:
-    """For each write of the read's value (and the initial value if it matches), an acknowledged
-    write of another value strictly between it and the read; empty unless every one has one."""
-    sources: list[Op | None] = [w for w in writes if w.value == read.value]
-    if read.value == initial:
-        sources.append(None)
-    proof: list[Op] = []
-    for source in sources:
-        cover = next((w for w in writes if w.outcome == OK and w.value != read.value
-                      and w.complete < read.invoke
-                      and (source is None or source.end < w.invoke)), None)
-        if cover is None:
-            return []
-        proof += [op for op in (source, cover) if op is not None]
-    return proof[:8]
+class _Covers:
+    """Finds, for a write and a later read, an acknowledged write strictly between them."""
+
+    def __init__(self, writes: list[Op]) -> None:
+        self.writes = writes
+        self.by_value: dict[str | None, list[Op]] = defaultdict(list)
+        for w in writes:
+            self.by_value[w.value].append(w)
+        acked = sorted((w for w in writes if w.outcome == OK), key=lambda w: w.invoke)
+        self.invokes = [w.invoke for w in acked]
+        self.soonest: list[Op | None] = [None] * (len(acked) + 1)
+        for i in range(len(acked) - 1, -1, -1):
+            later = self.soonest[i + 1]
+            self.soonest[i] = acked[i] if later is None or acked[i].complete < later.complete \
+                else later
+
+    def cover(self, source: Op | None, read: Op) -> Op | None:
+        """The acknowledged write that completes first among those invoked after ``source``
+        ended, if it completes before ``read`` began and wrote another value."""
+        start = 0 if source is None else bisect.bisect_right(self.invokes, source.end)
+        w = self.soonest[start]
+        if w is None or w.complete >= read.invoke:
+            return None
+        if w.value != read.value:
+            return w
+        return next((x for x in self.writes if x.outcome == OK and x.value != read.value
+                     and x.complete < read.invoke
+                     and (source is None or source.end < x.invoke)), None)
+
+    def proof(self, read: Op, initial: str | None) -> list[Op]:
+        """For each write of the read's value (and the initial value if it matches), a write
+        covering it; empty unless every one has one, which proves the read stale."""
+        sources: list[Op | None] = list(self.by_value.get(read.value, []))
+        if read.value == initial:
+            sources.append(None)
+        proof: list[Op] = []
+        for source in sources:
+            cover = self.cover(source, read)
+            if cover is None:
+                return []
+            proof += [op for op in (source, cover) if op is not None]
+        return proof[:8]
 
 
 def _strictly_after(later: Op, earlier: Op) -> bool:
