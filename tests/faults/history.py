@@ -229,6 +229,7 @@ class Recorder:
         self._logs: list[list[Op]] = []
         self._notes: list[tuple[float, str]] = []
         self._t0 = 0.0
+        self._first_process = 0
 
     def now(self) -> float:
         return time.monotonic() - self._t0
@@ -238,6 +239,8 @@ class Recorder:
         self._notes.append((self.now(), text))
 
     def start(self) -> Recorder:
+        """Start the workers; a second run numbers its processes after the first's, so its
+        values are new too and the first run's can be told apart on the same keys."""
         self._stop.clear()
         self._t0 = time.monotonic()
         self._logs = [[] for _ in range(self.workers)]
@@ -253,6 +256,8 @@ class Recorder:
         for thread in self._threads:
             thread.join(self.timeout + (self.connect_timeout or self.timeout) + 5)
         ops = sorted((op for log in self._logs for op in log), key=lambda op: op.invoke)
+        self._first_process = max([op.process + 1 for op in ops]
+                                  + [self._first_process + self.workers])
         return History(ops, sorted(self._notes))
 
     def run(self, duration: float) -> History:
@@ -267,7 +272,7 @@ class Recorder:
     def _work(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
         log = self._logs[index]
-        process = index
+        process = self._first_process + index
         seq = 0
         node = index % len(self.nodes)
         conn: Connection | None = None

@@ -43,8 +43,12 @@ def test_recorder_history_against_redis_passes_every_check(redis_addr):
     assert {op.process for op in history} == {0, 1, 2, 3}
     assert all(a.invoke <= b.invoke for a, b in zip(history, history.ops[1:]))
     assert all(op.invoke <= op.complete for op in history)
-    result = check_all(history, read_keys(redis_addr, KEYS))
+    final = read_keys(redis_addr, KEYS)
+    result = check_all(history, final)
     assert result.ok, result
+    again = recorder.run(0.1)
+    assert min(op.process for op in again) == 4
+    assert check_all(again, read_keys(redis_addr, KEYS), initial=final).ok
 
 
 def test_recorder_moves_past_a_dead_node(redis_addr):
