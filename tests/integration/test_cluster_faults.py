@@ -4,6 +4,7 @@ wrong and nothing written is lost."""
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 
@@ -139,3 +140,40 @@ def test_concurrent_clients_through_every_node_lose_nothing(photon_factory):
     c = a.client()
     assert sum(int(c.get("counter{%d}" % j)) for j in range(7)) == 1200
     assert c.dbsize() == 7 + 1200
+
+
+def test_the_local_cluster_starts_from_the_conf_files(tmp_path):
+    """conf/cluster/local: the spec's 9 nodes as TOML files, started as a user would
+    (photon serve --config ...), form one healthy cluster."""
+    from tests.support import ROOT
+    files = sorted((ROOT / "conf" / "cluster" / "local").glob("*.toml"))
+    assert len(files) == 9
+    ports = list(range(7000, 7009)) + list(range(17000, 17009))
+    for port in ports:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.skip(f"port {port} is in use")
+    nodes = []
+    try:
+        for f in files:
+            node = PhotonProcess(tmp_path / f.stem, port=int(f.stem and 0) or None)
+            node.port = int(next(line.split("=")[1] for line in f.read_text().splitlines()
+                                 if line.startswith("port ")))
+            node.http_port = node.port + 10000
+            node.command = lambda f=f: [sys.executable, "-m", "photon", "serve",  # type: ignore
+                                        "--config", str(f)]
+            node.data_dir.mkdir(parents=True)
+            nodes.append(node.start(wait=False))
+        for node in nodes:
+            node.wait()
+        wait_for(lambda: all(cluster_info(n)["cluster_state"] == "ok"
+                             and cluster_info(n)["cluster_known_nodes"] == "9" for n in nodes)
+                 and all(http(n, "/_health")[0] == 200 for n in nodes), timeout=60,
+                 what="the conf/ cluster")
+        c = nodes[0].client()
+        for shard in range(16):
+            assert c.set(key_for_shard(shard, prefix="conf"), shard) is True
+        assert nodes[-1].client().dbsize() == 16
+    finally:
+        for node in nodes:
+            node.kill()
