@@ -374,7 +374,8 @@ def make_console(stderr: bool = False) -> Any:
 
     stream = sys.stderr if stderr else sys.stdout
     wide = stream.isatty() or "COLUMNS" in os.environ
-    return Console(stderr=stderr, highlight=False, width=None if wide else 120)
+    return Console(stderr=stderr, highlight=False, width=None if wide else 120,
+                   soft_wrap=not stream.isatty())
 
 
 def nodes_table(cluster: LocalCluster) -> Any:
@@ -444,21 +445,23 @@ def _report_nodes(cluster: LocalCluster, err: Any, node_ids: list[str], why: str
     for nid in node_ids:
         err.print(f"[bold red]{nid}[/] {why}; last lines of {cluster.log_path(nid)}:")
         for line in cluster.tail(nid):
-            err.print(f"    {line}", markup=False)
+            err.print(f"    {line}", markup=False, soft_wrap=True)
 
 
-def _stop(cluster: LocalCluster, console: Any, sigs: _Signals, timeout: float) -> bool:
-    """True when every node stopped by itself."""
+def _stop(cluster: LocalCluster, console: Any, sigs: _Signals, timeout: float,
+          reported: set[str]) -> bool:
+    """True when every node still running stopped by itself."""
     alive = sum(1 for p in cluster.procs.values() if p.poll() is None)
-    console.print(f"Stopping {_n(alive, 'node')} (SIGTERM; SIGKILL after "
-                  f"{timeout:g}s or a second Ctrl-C)...")
+    if alive:
+        console.print(f"Stopping {_n(alive, 'node')} (SIGTERM; SIGKILL after {timeout:g}s or "
+                      "a second Ctrl-C)...")
     before = sigs.count
     ended = cluster.stop(timeout, forced=lambda: sigs.count > before)
-    bad = {nid: how for nid, how in ended.items() if how != "stopped"}
+    bad = {nid: how for nid, how in ended.items() if how != "stopped" and nid not in reported}
     for nid, how in bad.items():
-        console.print(f"  {nid}: {how}")
-    console.print(f"Stopped {_n(len(ended), 'node')}"
-                  f"{' cleanly' if not bad else ''}.")
+        console.print(f"  {nid} {how}")
+    if alive:
+        console.print(f"Stopped {_n(alive, 'node')}{' cleanly' if not bad else ''}.")
     return not bad
 
 
@@ -484,36 +487,41 @@ def run_up(data_dir: Path, given: dict[str, Any], opts: RunOptions, wait_timeout
     with _Signals() as sigs:
         try:
             cluster.start()
-            outcome, which = _wait_healthy(cluster, console, sigs, wait_timeout)
-            if outcome == "died":
-                for nid in which:
-                    _report_nodes(cluster, err, [nid],
-                                  _exit_text(cluster.procs[nid].returncode) + " while starting")
-            elif outcome == "timeout":
-                err.print(f"[bold red]Not healthy after {wait_timeout:g}s:[/] {', '.join(which)}")
-                _report_nodes(cluster, err, which, "is not healthy")
-            elif outcome == "ready":
-                console.print(nodes_table(cluster))
-                console.print(f"[bold green]Cluster ready[/]: {len(plan.nodes)} nodes healthy. "
-                              "Connect with:")
-                for line in connect_hints(plan, data_dir):
-                    console.print(line, markup=False)
-                while not sigs.name:
-                    dead = cluster.dead()
-                    if dead:
-                        for nid, code in dead:
-                            _report_nodes(cluster, err, [nid], _exit_text(code))
-                        outcome = "died"
-                        break
-                    time.sleep(0.2)
-            if sigs.name:
-                console.print(f"Received {sigs.name}.")
-                return 0 if _stop(cluster, console, sigs, stop_timeout) else 1
-            _stop(cluster, console, sigs, stop_timeout)
-            return 1
+            return _run(cluster, console, err, sigs, wait_timeout, stop_timeout)
         except BaseException:
             cluster.stop(0.0)
             raise
+
+
+def _run(cluster: LocalCluster, console: Any, err: Any, sigs: _Signals, wait_timeout: float,
+         stop_timeout: float) -> int:
+    plan = cluster.plan
+    reported: set[str] = set()
+    outcome, which = _wait_healthy(cluster, console, sigs, wait_timeout)
+    if outcome == "died":
+        for nid in which:
+            _report_nodes(cluster, err, [nid],
+                          _exit_text(cluster.procs[nid].returncode) + " while starting")
+    elif outcome == "timeout":
+        err.print(f"[bold red]Not healthy after {wait_timeout:g}s:[/] {', '.join(which)}")
+        _report_nodes(cluster, err, which, "is not healthy")
+    elif outcome == "ready":
+        console.print(nodes_table(cluster))
+        console.print(f"[bold green]Cluster ready[/]: {len(plan.nodes)} nodes healthy. "
+                      "Connect with:")
+        for line in connect_hints(plan, cluster.data_dir):
+            console.print(line, markup=False)
+        while not sigs.name and not which:
+            time.sleep(0.2)
+            which = [nid for nid, _ in cluster.dead()]
+        for nid in which:
+            _report_nodes(cluster, err, [nid], _exit_text(cluster.procs[nid].returncode))
+    reported.update(which)
+    if sigs.name and not which:
+        console.print(f"Received {sigs.name}.")
+        return 0 if _stop(cluster, console, sigs, stop_timeout, reported) else 1
+    _stop(cluster, console, sigs, stop_timeout, reported)
+    return 1
 
 
 # --- cluster status --------------------------------------------------------------------------
