@@ -584,6 +584,8 @@ def status_code(doc: dict[str, Any]) -> int:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "-"
     return "-" if value is None or value == "" else str(value)
 
 
