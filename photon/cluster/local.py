@@ -267,6 +267,15 @@ def probe_health(host: str, http_port: int, timeout: float = 1.0) -> tuple[bool,
     return status != 0, healthy
 
 
+def health_detail(host: str, http_port: int) -> str:
+    """Why a node is not healthy, as far as its /_health says."""
+    status, doc = _http_get(f"http://{host}:{http_port}/_health", 1.0)
+    if status == 0:
+        return f"nothing answers on its HTTP port {http_port}"
+    said = doc.get("status") if isinstance(doc, dict) else None
+    return f"/_health answers {status}" + (f" ({said})" if said else "")
+
+
 def _exit_text(code: int) -> str:
     if code < 0:
         try:
@@ -291,6 +300,15 @@ class LocalCluster:
         return self.data_dir / f"{node_id}.log"
 
     def start(self) -> None:
+        """Nodes ignore SIGHUP (exec keeps an ignored signal ignored): a closed terminal reaches
+        this process, which stops them cleanly, instead of killing them mid-write."""
+        old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            self._spawn()
+        finally:
+            signal.signal(signal.SIGHUP, old)
+
+    def _spawn(self) -> None:
         env = dict(os.environ)
         if self.opts.cluster_secret:
             env["PHOTON_CLUSTER_SECRET"] = self.opts.cluster_secret  # not in `ps` output
@@ -488,8 +506,9 @@ def run_up(data_dir: Path, given: dict[str, Any], opts: RunOptions, wait_timeout
         try:
             cluster.start()
             return _run(cluster, console, err, sigs, wait_timeout, stop_timeout)
-        except BaseException:
-            cluster.stop(0.0)
+        except BaseException:  # e.g. output to a terminal that was closed
+            count = sigs.count
+            cluster.stop(stop_timeout, forced=lambda: sigs.count > count)
             raise
 
 
@@ -504,7 +523,9 @@ def _run(cluster: LocalCluster, console: Any, err: Any, sigs: _Signals, wait_tim
                           _exit_text(cluster.procs[nid].returncode) + " while starting")
     elif outcome == "timeout":
         err.print(f"[bold red]Not healthy after {wait_timeout:g}s:[/] {', '.join(which)}")
-        _report_nodes(cluster, err, which, "is not healthy")
+        for nid in which:
+            detail = health_detail(plan.host, plan.node(nid).http_port)
+            _report_nodes(cluster, err, [nid], f"is not healthy: {detail}")
     elif outcome == "ready":
         console.print(nodes_table(cluster))
         console.print(f"[bold green]Cluster ready[/]: {len(plan.nodes)} nodes healthy. "
