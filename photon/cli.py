@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,6 +46,70 @@ def serve(**flags: Any) -> None:
     except OSError as e:
         click.echo(f"photon: cannot start: {e.strerror or e}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def cluster() -> None:
+    """Run a whole cluster on this machine, or look at a running one."""
+
+
+@cluster.command()
+@click.option("--masters", type=click.IntRange(1), default=None,
+              help="shard groups, each a master [default: 3]")
+@click.option("--replicas", type=click.IntRange(0), default=None,
+              help="replicas per master [default: 2]")
+@click.option("--base-port", type=click.IntRange(1, 65535), default=None,
+              help="first RESP port; HTTP ports are RESP + 10000 [default: 7000]")
+@click.option("--data-dir", type=click.Path(file_okay=False), default="./cluster",
+              show_default=True, help="holds cluster.json, one directory and log per node")
+@click.option("--bind", default=None, help="address every node listens on [default: 127.0.0.1]")
+@click.option("--shards", type=int, default=None, help="shard count [default: 16]")
+@click.option("--heartbeat-interval-ms", type=click.IntRange(10), default=None,
+              help="passed to every node [node default: 10000]")
+@click.option("--dead-after-ms", type=click.IntRange(20), default=None,
+              help="passed to every node [node default: 30000]")
+@click.option("--cluster-redirect", is_flag=True, help="nodes answer other groups' keys "
+              "with -MOVED (for redis-cli -c and cluster clients)")
+@click.option("--cluster-secret", default=None, metavar="S",
+              help="secret of internal links (passed to nodes in their environment)")
+@click.option("--wait-timeout", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="seconds to wait for every node to be healthy")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def up(masters: int | None, replicas: int | None, base_port: int | None, data_dir: str,
+       bind: str | None, shards: int | None, heartbeat_interval_ms: int | None,
+       dead_after_ms: int | None, cluster_redirect: bool, cluster_secret: str | None,
+       wait_timeout: float, extra: tuple[str, ...]) -> None:
+    """Start a cluster of masters and replicas here and keep it until Ctrl-C.
+
+    Running it again on the same --data-dir resumes the cluster saved there. Flags after
+    `--` go to every node's `photon serve`.
+    """
+    from photon.cluster.local import PlanError, RunOptions, run_up
+
+    opts = RunOptions(heartbeat_interval_ms, dead_after_ms, cluster_redirect, cluster_secret,
+                      tuple(extra))
+    given = {"masters": masters, "replicas": replicas, "base_port": base_port, "bind": bind,
+             "shards": shards}
+    try:
+        sys.exit(run_up(Path(data_dir), given, opts, wait_timeout))
+    except PlanError as e:
+        click.echo(f"photon: {e}", err=True)
+        sys.exit(1)
+
+
+@cluster.command()
+@click.option("--addr", default="127.0.0.1:6379", show_default=True,
+              help="RESP address of any node")
+@click.option("--json", "as_json", is_flag=True, help="print the /_admin/cluster document")
+def status(addr: str, as_json: bool) -> None:
+    """Show the cluster as a node sees it: exit 0 healthy, 1 not, 2 unreachable."""
+    from photon.cluster.local import PlanError, run_status
+
+    try:
+        sys.exit(run_status(addr, as_json))
+    except PlanError as e:
+        click.echo(f"photon: {e}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
