@@ -488,8 +488,9 @@ class Membership:
 
     def save(self) -> None:
         self._save_handle = None
-        if not self.path.parent.is_dir():
-            return
+        if not self.path.parent.is_dir() or (len(self.state.nodes) == 1
+                                              and not self.path.exists()):
+            return  # a node that never knew another has nothing to remember
         now = time.time()
         claims = self.map.to_wire()
         doc = {"nodes": [n.record(now) for nid, n in self.state.nodes.items()
@@ -549,6 +550,10 @@ class Membership:
         doc = self.state.view(self.health())
         by_id = {n["id"]: n for n in doc["nodes"]}
         by_id[self.node.node_id]["myself"] = True
+        for n in doc["nodes"]:
+            master = by_id.get(n.get("master_id") or "")
+            if master is not None:  # as of the last heartbeats both sent
+                n["lag_bytes"] = max(0, master["offset"] - n["offset"])
         doc.update({"cluster_state": "ok" if self.ok else "fail",
                     "cluster_state_reason": self.reason,
                     "uncovered_shards": self.map.uncovered(),

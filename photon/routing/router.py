@@ -94,9 +94,13 @@ class Router:
         keys = cmd.keys(argv)
         if not keys:
             if name in split.FANOUT and not self._redirect() and not c.forwarded:
-                return split.fan_out(self, c, cmd, argv)
+                verdict = split.fan_out(self, c, cmd, argv)
+                if verdict is not None:
+                    return verdict
             if name == "publish":
                 self.broadcast_publish(argv[1], argv[2], shard=False)
+            if self.node.replica is not None:
+                return self._on_replica(c, cmd, argv)
             return None
         if name in ("ssubscribe", "sunsubscribe") and not self._redirect():
             return None  # shard messages reach every node (see broadcast_publish)

@@ -238,6 +238,13 @@ def test_cluster_aware_clients_work_without_redirects(nodes):
     finally:
         rc.close()
     assert nodes[0].client().dbsize() == 500
+    cli = shutil.which("redis-cli")
+    if cli is not None:
+        k = keys_in(2, 1, "cli-c")[0]
+        for args in (["SET", k, "v"], ["GET", k]):
+            out = subprocess.run([cli, "-c", "-p", str(nodes[0].port), *args],
+                                 capture_output=True, text=True, check=True).stdout
+            assert out.strip() in ("OK", "v")
 
 
 def test_redirect_mode_is_redis_cluster(nodes):

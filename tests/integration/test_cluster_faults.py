@@ -177,3 +177,18 @@ def test_the_local_cluster_starts_from_the_conf_files(tmp_path):
     finally:
         for node in nodes:
             node.kill()
+
+
+def test_a_single_node_in_redirect_mode_is_a_one_node_redis_cluster(photon_factory):
+    from redis.cluster import RedisCluster
+    node = photon_factory("--cluster-redirect", "yes")
+    assert node.client().info("cluster")["cluster_enabled"] == 1
+    assert node.client().execute_command("HELLO", "3")[b"mode"] == b"cluster"
+    rc = RedisCluster(host="127.0.0.1", port=node.port)
+    try:
+        for i in range(100):
+            rc.set(f"one:{i}", i)
+        assert rc.get("one:42") == b"42"
+    finally:
+        rc.close()
+    assert node.client().dbsize() == 100
