@@ -236,7 +236,7 @@ class Server:
         log.info("PhotonDB is now ready to exit, bye bye...")
 
     async def _cron(self) -> None:
-        last_second = time.monotonic()
+        last_second = last_beat = time.monotonic()
         while True:
             await asyncio.sleep(1 / self.config.hz)
             try:
@@ -245,6 +245,9 @@ class Server:
                 if now - last_second >= 1:
                     last_second = now
                     self.durability.every_second()
+                # the replication links' own heartbeat: failure detection rides on it
+                if now - last_beat >= min(1.0, self.config.heartbeat_interval_ms / 1000):
+                    last_beat = now
                     if self.master is not None:
                         self.master.heartbeat()
                     if self.replica is not None:

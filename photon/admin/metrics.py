@@ -62,7 +62,7 @@ def _cluster(s: "Node") -> Iterator:
                             "group", value=1 if cluster.ok else 0)
     yield GaugeMetricFamily("photon_node_healthy", "1 when this node serves what it should",
                             value=1 if cluster.node_health() == "healthy" else 0)
-    nodes = list(cluster.state.nodes.values())
+    nodes = cluster.state.all()
     yield GaugeMetricFamily("photon_cluster_known_nodes", "Nodes in the node table",
                             value=len(nodes))
     yield GaugeMetricFamily("photon_cluster_failed_nodes", "Nodes marked dead",
@@ -72,6 +72,15 @@ def _cluster(s: "Node") -> Iterator:
     for n in nodes:
         up.add_metric([n.id, n.role], 0 if n.failed else 1)
     yield up
+    fo = cluster.failover
+    yield CounterMetricFamily("photon_failovers", "Elections this node won (it became master)",
+                              value=fo.failovers)
+    yield CounterMetricFamily("photon_failover_seconds", "Time groups were without a master "
+                              "before this node took over (sum)", value=fo.failover_seconds)
+    yield GaugeMetricFamily("photon_fenced", "1 while this master refuses writes and reads "
+                            "(cut off from its group)", value=1 if fo.fenced else 0)
+    yield GaugeMetricFamily("photon_cluster_epoch", "The cluster's current epoch",
+                            value=cluster.current_epoch)
     fwd = s.router.forwarder if s.router is not None else None
     yield CounterMetricFamily("photon_forwarded_commands", "Commands passed to another node",
                               value=fwd.forwarded if fwd else 0)

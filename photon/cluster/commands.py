@@ -3,6 +3,9 @@ nodes exchange (PHOTON.GOSSIP). They read the node's membership (``node.cluster`
 node they describe a one-node cluster that owns every slot."""
 from __future__ import annotations
 
+import asyncio
+import json
+
 from photon.cluster import formats
 from photon.cluster.formats import LinkEntry
 from photon.commands.table import command, container
@@ -169,10 +172,49 @@ def cluster_help(c, argv):
         b"HELP", b"    Print this help.")]
 
 
+@command("cluster|failover", -2, "admin stale no_async_loading", 0, 0, 0)
+def cluster_failover(c, argv):
+    """On a replica: the master pauses writes, this replica catches up on every shard and
+    takes over by an election the master agreed to (FORCE / TAKEOVER: without the master,
+    with the votes of the other replicas). Answered when it is done, with the pause."""
+    if len(argv) > 3:
+        raise RedisError("ERR syntax error")
+    option = argv[2].lower() if len(argv) == 3 else b""
+    if option not in (b"", b"force", b"takeover"):
+        raise RedisError("ERR syntax error")
+    if c.server.replica is None:
+        raise RedisError(formats.FAILOVER_ON_MASTER)
+    task = asyncio.ensure_future(c.server.cluster.failover.manual(force=bool(option)))
+    out = task.get_loop().create_future()
+
+    def done(t):
+        if not out.done():
+            out.set_result(t.exception() if t.exception() is not None
+                           else Status(t.result().encode()))
+    task.add_done_callback(done)
+    return out
+
+
 @command("asking", 1, "fast", 0, 0, 0)
 def asking(c, argv):
     """Shards do not move between groups yet, so there is never an ASK to follow."""
     return OK
+
+
+@command("photon.vote", 6, "noscript loading stale", 0, 0, 0)
+def photon_vote(c, argv):
+    """PHOTON.VOTE epoch group candidate positions manual: a candidate asks for this node's
+    vote (photon/cluster/failover.py)."""
+    epoch = _int(argv[1])
+    positions = json.loads(argv[4])
+    return c.server.cluster.failover.vote(epoch, argv[2].decode(), argv[3].decode(),
+                                          positions, argv[5] == b"1")
+
+
+@command("photon.failover", 3, "noscript loading stale", 0, 0, 0)
+def photon_failover(c, argv):
+    """PHOTON.FAILOVER candidate timeout-ms: a replica asks its master to hand over."""
+    return c.server.cluster.failover.prepare_handover(argv[1].decode(), _int(argv[2]))
 
 
 @command("photon.gossip", 2, "noscript loading stale", 0, 0, 0)

@@ -26,7 +26,8 @@ from typing import Any
 
 from photon.cluster.config import ReplicationConfig
 from photon.cluster.formats import NodeEntry
-from photon.cluster.shardmap import Claim, ShardMap
+from photon.cluster.failover import Failover
+from photon.cluster.shardmap import Claim, ShardMap, ranges_text
 from photon.cluster.state import ClusterState, NodeInfo
 from photon.config import parse_addr, split_addrs
 from photon.errors import RedisError
@@ -49,23 +50,12 @@ def announce_host(config: Any) -> str:
     return host
 
 
-def ranges_text(shards: list[int]) -> str:
-    """[0, 1, 2, 5] -> '0-2,5'."""
-    runs: list[list[int]] = []
-    for s in shards:
-        if runs and runs[-1][1] + 1 == s:
-            runs[-1][1] = s
-        else:
-            runs.append([s, s])
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
-
-
 class Membership:
     def __init__(self, node: Any) -> None:
         self.node = node
         config = node.config
         self.state = ClusterState(node.node_id, ReplicationConfig.from_settings(config),
-                                  node=node)
+                                  node=node, dead_after=config.dead_after_ms / 1000)
         self.shard_count = len(node.keyspace.engines)
         self.map = ShardMap(self.shard_count)
         self.current_epoch = 0
@@ -87,7 +77,9 @@ class Membership:
         self._failing: set[str] = set()
         self.ok = True
         self.reason = ""
+        self.failover = Failover(node, self)
         self._load()
+        self.failover.start_fenced_if_remembered()
         for addr in split_addrs(config.seeds):
             self.pending.setdefault(addr, None)
         if config.role == "replica" and config.master_addr:
@@ -110,7 +102,7 @@ class Membership:
         if node.replica.master_id:
             return node.replica.master_id
         addr = f"{node.replica.host}:{node.replica.port}"
-        for n in self.state.nodes.values():
+        for n in self.state.all():
             if n.addr == addr and n.role == "master":
                 return n.id
         return None
@@ -193,6 +185,7 @@ class Membership:
         while True:
             try:
                 self.round()
+                await self._check_dead()
             except Exception:
                 log.exception("cluster heartbeat failed")
             interval = self.node.config.heartbeat_interval_ms / 1000
@@ -207,13 +200,27 @@ class Membership:
         at a time per peer: a silent peer delays only itself), then failure detection."""
         self.refresh_me()
         payload = self.payload()
-        for n in list(self.state.nodes.values()):
+        for n in self.state.all():
             if n.id != self.node.node_id:
                 self._launch(n.id, self._exchange_node(n, payload))
         for addr in list(self.pending):
             self._launch("addr:" + addr, self._exchange_addr(addr, payload))
-        self._detect()
         self._judge()
+        self.failover.tick()
+
+    async def _check_dead(self) -> None:
+        """The spec's detection task: nodes silent for dead_after are marked dead."""
+        state = self.state
+        state.dead_after = self.node.config.dead_after_ms / 1000
+        before = {n.id for n in state.dead.values()}
+        for nid in await state.check_dead_nodes():
+            n = state.dead[nid]
+            log.warning("Node %s (%s) is dead: not heard from for %.1fs", nid, n.addr,
+                        time.time() - n.last_heartbeat)
+        for nid in before - set(state.dead):
+            log.info("Node %s is alive again", nid)
+        if before != set(state.dead):
+            self.version += 1
 
     def _launch(self, key: str, coro: Any) -> None:
         task = self._inflight.get(key)
@@ -239,6 +246,7 @@ class Membership:
                                            self._timeout())
             self.received["pong"] += 1
             self.merge(reply, direct=True)
+            await self.state.heartbeat(n.id)
             if n.id in self._failing:
                 self._failing.discard(n.id)
                 log.info("Cluster link to %s (%s) is back", n.id, n.addr)
@@ -246,7 +254,7 @@ class Membership:
             self.links.pop(n.id, None)
             if link is not None:
                 link.close()
-            known = self.state.nodes.get(n.id)
+            known = self.state.get(n.id)
             if known is not None:
                 known.connected = False
             if n.id not in self._failing:
@@ -296,8 +304,8 @@ class Membership:
 
     def payload(self) -> bytes:
         now = time.time()
-        nodes = [self.me.record(now)] + [n.record(now) for nid, n in self.state.nodes.items()
-                                         if nid != self.node.node_id]
+        nodes = [self.me.record(now)] + [n.record(now) for n in self.state.all()
+                                         if n.id != self.node.node_id]
         claims = self.map.to_wire()
         return json.dumps({
             "v": WIRE_VERSION, "from": self.node.node_id, "epoch": self.current_epoch,
@@ -326,12 +334,12 @@ class Membership:
                              f"{self.shard_count}: a cluster's nodes share one shard count")
         sender = str(msg["from"])
         now = time.time()
-        nodes = self.state.nodes
+        state = self.state
         changed = False
         for nid, ttl_ms in msg.get("forgotten", []):
             if nid != self.node.node_id and nid not in self.forgotten:
                 self.forgotten[nid] = now + ttl_ms / 1000
-                if nodes.pop(nid, None) is not None:
+                if state.remove(nid) is not None:
                     changed = True
                     self._drop_link(nid)
         for r in msg["nodes"]:
@@ -339,14 +347,14 @@ class Membership:
             if nid == self.node.node_id or self.forgotten.get(nid, 0) > now:
                 continue
             info = NodeInfo.from_record(r, now)
-            known = nodes.get(nid)
+            known = state.get(nid)
             if nid == sender and direct:
                 info.last_heartbeat = now
                 info.connected = True
                 info.failed = False
                 changed |= self._replaces_same_addr(info)
             if known is None:
-                nodes[nid] = info
+                state.nodes[nid] = info
                 changed = True
                 if nid != sender:
                     log.info("Learned of node %s (%s) from %s", nid, info.addr, sender)
@@ -365,8 +373,7 @@ class Membership:
             if info.last_heartbeat > known.last_heartbeat:
                 known.last_heartbeat = info.last_heartbeat
             if nid == sender and direct:
-                known.connected = True
-                known.failed = False
+                state.revive(nid)
         other = ShardMap(self.shard_count)
         for shard, group, epoch in msg.get("map", []):
             other._offer(int(shard), Claim(str(group), int(epoch)))
@@ -382,16 +389,18 @@ class Membership:
         self.current_epoch = max(self.current_epoch, int(msg.get("epoch", 0)),
                                  self.map.max_epoch())
         if changed:
-            self._changed()
+            self._changed(map_moved=bool(moved))
+        if direct:
+            self.failover.learned_cluster()
         return sender
 
     def _replaces_same_addr(self, info: NodeInfo) -> bool:
         """A node now answering at an address another id had (a node restarted with a new
         id): the old id is gone."""
-        stale = [nid for nid, n in self.state.nodes.items()
-                 if n.addr == info.addr and nid not in (info.id, self.node.node_id)]
+        stale = [n.id for n in self.state.all()
+                 if n.addr == info.addr and n.id not in (info.id, self.node.node_id)]
         for nid in stale:
-            del self.state.nodes[nid]
+            self.state.remove(nid)
             self._drop_link(nid)
             log.info("Node %s answers at %s, where %s was: forgetting %s", info.id, info.addr,
                      nid, nid)
@@ -402,30 +411,22 @@ class Membership:
         if link is not None:
             link.close()
 
-    def _changed(self) -> None:
+    def _changed(self, map_moved: bool = False) -> None:
         self.version += 1
         self._judge()
         self.save_soon()
         self.gossip_soon()
         self.node.routing_changed()
+        if map_moved:
+            self.failover.on_map_changed()
+
+    def on_claimed(self) -> None:
+        """This node claimed shards (it won an election): tell everyone now."""
+        self.refresh_me()
+        self.save()
+        self._changed()
 
     # --- failure detection and the cluster's state --------------------------------------------
-
-    def _detect(self) -> None:
-        now = time.time()
-        dead_after = self.node.config.dead_after_ms / 1000
-        for n in self.state.nodes.values():
-            if n.id == self.node.node_id:
-                continue
-            failed = now - n.last_heartbeat > dead_after
-            if failed != n.failed:
-                n.failed = failed
-                self.version += 1
-                if failed:
-                    log.warning("Node %s (%s) is dead: not heard from for %.1fs", n.id, n.addr,
-                                now - n.last_heartbeat)
-                else:
-                    log.info("Node %s (%s) is alive again", n.id, n.addr)
 
     def _judge(self) -> None:
         uncovered = self.map.uncovered()
@@ -449,14 +450,13 @@ class Membership:
     # --- what other parts ask ------------------------------------------------------------------
 
     def node_of(self, group: str) -> NodeInfo | None:
-        return self.state.nodes.get(group)
+        return self.state.get(group)
 
     def replicas_of(self, group: str) -> list[NodeInfo]:
-        return [n for n in self.state.nodes.values()
-                if n.role == "replica" and n.master_id == group]
+        return [n for n in self.state.all() if n.role == "replica" and n.master_id == group]
 
     def peers(self) -> list[NodeInfo]:
-        return [n for nid, n in self.state.nodes.items() if nid != self.node.node_id]
+        return [n for n in self.state.all() if n.id != self.node.node_id]
 
     def meet(self, host: str, port: int) -> asyncio.Future:
         """CLUSTER MEET: the future gives OK once the node answered, or the reason it did
@@ -470,11 +470,11 @@ class Membership:
     def forget(self, nid: str) -> None:
         if nid == self.node.node_id:
             raise RedisError("ERR I tried hard but I can't forget myself...")
-        if nid not in self.state.nodes:
+        if self.state.get(nid) is None:
             raise RedisError(f"ERR Unknown node {nid}")
         if self.node.replica is not None and self.my_group() == nid:
             raise RedisError("ERR Can't forget my master!")
-        del self.state.nodes[nid]
+        self.state.remove(nid)
         self._drop_link(nid)
         self.forgotten[nid] = time.time() + FORGET_TTL
         log.info("Forgot node %s (for %ds unless it is met again)", nid, FORGET_TTL)
@@ -488,16 +488,16 @@ class Membership:
 
     def save(self) -> None:
         self._save_handle = None
-        if not self.path.parent.is_dir() or (len(self.state.nodes) == 1
+        if not self.path.parent.is_dir() or (len(self.state.all()) == 1
                                               and not self.path.exists()):
             return  # a node that never knew another has nothing to remember
         now = time.time()
         claims = self.map.to_wire()
-        doc = {"nodes": [n.record(now) for nid, n in self.state.nodes.items()
-                         if nid != self.node.node_id],
+        doc = {"nodes": [n.record(now) for n in self.state.all() if n.id != self.node.node_id],
                "map": [[claims[i], claims[i + 1].decode(), claims[i + 2]]  # type: ignore
                        for i in range(0, len(claims), 3)],
-               "epoch": self.current_epoch}
+               "epoch": self.current_epoch,
+               "voted": [self.failover.voted_epoch, self.failover.voted_for]}
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             tmp.write_text(json.dumps(doc, indent=1) + "\n")
@@ -522,6 +522,8 @@ class Membership:
             if 0 <= int(shard) < self.shard_count:
                 self.map._offer(int(shard), Claim(str(group), int(epoch)))
         self.current_epoch = max(int(doc.get("epoch", 0)), self.map.max_epoch())
+        voted = doc.get("voted") or [0, ""]
+        self.failover.voted_epoch, self.failover.voted_for = int(voted[0]), str(voted[1])
         log.info("Cluster table loaded from %s: %d other node(s), epoch %d", self.path,
                  len(self.state.nodes), self.current_epoch)
 
@@ -559,6 +561,7 @@ class Membership:
                     "uncovered_shards": self.map.uncovered(),
                     "conflicting_shards": self.map.conflicting(),
                     "current_epoch": self.current_epoch,
+                    "failover": self.failover.info(),
                     "groups": {g: self.map.shards_of(g) for g in self.map.groups()}})
         return doc
 
@@ -567,7 +570,7 @@ class Membership:
         their shards in the map; a node's bus port is its RESP port (gossip runs there)."""
         self.refresh_me()
         out = []
-        for n in self.state.nodes.values():
+        for n in self.state.all():
             slots: list[tuple[int, int]] = []
             if n.role == "master":
                 for s in self.map.shards_of(n.id):

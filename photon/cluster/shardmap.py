@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from photon.keyspace.slots import slot_range, valid_shard_count
 
 
+def ranges_text(shards: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2,5'."""
+    runs: list[list[int]] = []
+    for s in shards:
+        if runs and runs[-1][1] + 1 == s:
+            runs[-1][1] = s
+        else:
+            runs.append([s, s])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
+
+
 @dataclass(frozen=True)
 class Claim:
     group: str

@@ -86,11 +86,15 @@ class ClusterState:
     """Nodes by id, which shards each serves, and when each was last heard from."""
 
     def __init__(self, node_id: str, config: ReplicationConfig | None = None,
-                 node: "Node | None" = None) -> None:
+                 node: "Node | None" = None, dead_after: float = DEAD_AFTER) -> None:
         self.node_id = node_id
         self.config = config or ReplicationConfig()
         self.node = node
+        self.dead_after = dead_after
         self.nodes: dict[str, NodeInfo] = {}
+        # Nodes check_dead_nodes took out of the table, kept aside: a running node still shows
+        # them (failed) and notices when one comes back.
+        self.dead: dict[str, NodeInfo] = {}
         self._shard_of = shard_mapper(self.config.shard_count)
 
     # --- the spec's API ------------------------------------------------------------------
@@ -109,19 +113,47 @@ class ClusterState:
         return [n.id for n in holders]
 
     async def heartbeat(self, node_id: str) -> None:
+        """A heartbeat from node_id: it is alive (back in the table if it had died)."""
+        self.revive(node_id)
+
+    async def check_dead_nodes(self) -> list[str]:
+        """Remove nodes silent for longer than dead_after (30 s by default, the spec's);
+        returns their ids. A removed node that is heard of again (its heartbeat is fresh)
+        comes back."""
+        now = time.time()
+        dead = [nid for nid, n in self.nodes.items()
+                if nid != self.node_id and now - n.last_heartbeat > self.dead_after]
+        for nid in dead:
+            node = self.dead[nid] = self.nodes.pop(nid)
+            node.failed = True
+            node.connected = False
+        for nid in [nid for nid, n in self.dead.items()
+                    if now - n.last_heartbeat <= self.dead_after]:
+            self.nodes[nid] = self.dead.pop(nid)
+            self.nodes[nid].failed = False
+        return dead
+
+    def revive(self, node_id: str) -> NodeInfo | None:
         node = self.nodes.get(node_id)
+        if node is None and node_id in self.dead:
+            node = self.nodes[node_id] = self.dead.pop(node_id)
         if node is not None:
             node.last_heartbeat = time.time()
             node.connected = True
+            node.failed = False
+        return node
 
-    async def check_dead_nodes(self) -> list[str]:
-        """Forget nodes silent for longer than DEAD_AFTER; returns their ids."""
-        now = time.time()
-        dead = [nid for nid, n in self.nodes.items()
-                if nid != self.node_id and now - n.last_heartbeat > DEAD_AFTER]
-        for nid in dead:
-            del self.nodes[nid]
-        return dead
+    def get(self, node_id: str) -> NodeInfo | None:
+        node = self.nodes.get(node_id)
+        return node if node is not None else self.dead.get(node_id)
+
+    def all(self) -> list[NodeInfo]:
+        """Every known node, the dead included."""
+        return [*self.nodes.values(), *self.dead.values()]
+
+    def remove(self, node_id: str) -> NodeInfo | None:
+        node = self.nodes.pop(node_id, None)
+        return node if node is not None else self.dead.pop(node_id, None)
 
     # --- membership ----------------------------------------------------------------------
 
@@ -141,7 +173,7 @@ class ClusterState:
     def view(self, health: str = "unknown") -> dict[str, Any]:
         """The spec's /_admin/cluster document (more fields added, none renamed)."""
         return {
-            "nodes": [n.view() for n in self.nodes.values()],
+            "nodes": [n.view() for n in self.all()],
             "shards": self.config.shard_count,
             "replica_count": sum(1 for n in self.nodes.values()
                                  if n.role == "replica" and n.connected),

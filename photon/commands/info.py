@@ -225,7 +225,9 @@ def _replication(s: "Node") -> list[tuple[str, Any]]:
     histlen = sum(b.entries[-1][1] - b.entries[0][0] for b in shardlog.backlogs if b.entries)
     quorum = s.master is not None and s.master.quorum_active
     fields += [
-        ("master_failover_state", "no-failover"),
+        ("master_failover_state", {"electing": "failover-in-progress", "awaiting":
+                                   "waiting-for-election"}.get(s.cluster.failover.state,
+                                                               "no-failover")),
         ("master_replid", shardlog.replid.decode()),
         ("master_replid2", positions[0].replid2.decode() if positions else "0" * 40),
         ("master_repl_offset", shardlog.offset),
@@ -257,7 +259,24 @@ def _errorstats(s: "Node") -> list[tuple[str, Any]]:
 
 
 def _cluster(s: "Node") -> list[tuple[str, Any]]:
-    return [("cluster_enabled", 1 if s.mode == "cluster" else 0)]
+    """Redis's cluster_enabled, then PhotonDB's: the cluster's state, epochs and failovers."""
+    m = s.cluster
+    fo = m.failover
+    return [
+        ("cluster_enabled", 1 if s.mode == "cluster" else 0),
+        ("cluster_state", "ok" if m.ok else "fail"),
+        ("cluster_known_nodes", len(m.state.all())),
+        ("cluster_current_epoch", m.current_epoch),
+        ("cluster_my_group", m.my_group() or ""),
+        ("cluster_failover_state", fo.state),
+        ("cluster_fenced", 1 if fo.fenced else 0),
+        ("cluster_voted_epoch", fo.voted_epoch),
+        ("cluster_voted_for", fo.voted_for),
+        ("cluster_failovers", fo.failovers),
+        ("cluster_last_failover_seconds", f"{fo.last_failover_seconds:.3f}"),
+        ("cluster_last_manual_failover_pause_ms", fo.last_pause_ms),
+        ("cluster_last_event", fo.events[-1] if fo.events else ""),
+    ]
 
 
 def _keyspace(s: "Node") -> list[tuple[str, Any]]:

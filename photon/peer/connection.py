@@ -193,19 +193,29 @@ class PeerPool:
             self.shared.append(conn)
         return conn
 
-    async def call_raw(self, data: bytes, exclusive: bool = False) -> Any:
-        """The reply to one encoded request (error replies as hiredis.ReplyError values)."""
+    async def connection(self, exclusive: bool = False) -> PeerConnection:
+        """A connection to send on: a shared one, or (``exclusive``) one of its own until
+        release(). Raises before anything is sent when the node cannot be reached."""
         if self.closed:
             raise ConnectionError("the pool is closed")
         if not exclusive:
-            return await (await self._pick()).call_raw(data)
+            return await self._pick()
         conn = await self.opener()
         self.exclusive.add(conn)
+        return conn
+
+    def release(self, conn: PeerConnection) -> None:
+        if conn in self.exclusive:
+            self.exclusive.discard(conn)
+            conn.close()
+
+    async def call_raw(self, data: bytes, exclusive: bool = False) -> Any:
+        """The reply to one encoded request (error replies as hiredis.ReplyError values)."""
+        conn = await self.connection(exclusive)
         try:
             return await conn.call_raw(data)
         finally:
-            self.exclusive.discard(conn)
-            conn.close()
+            self.release(conn)
 
     def close(self) -> None:
         self.closed = True

@@ -357,13 +357,15 @@ class Master:
     def heartbeat(self) -> None:
         """Cron: ping replicas so they know the link is alive; drop silent ones; report the
         ones falling behind."""
-        timeout = self.node.config.repl_timeout
+        config = self.node.config
+        timeout = min(config.repl_timeout, config.dead_after_ms / 1000)
         # a replica that has not held every write for longer than a write waits for it
         behind_after = max(1.0, self.node.config.quorum_timeout_ms / 1000)
         now = time.monotonic()
         for link in list(self.links.values()):
             if now - link.last_ack > timeout:
-                log.warning("Replica %s sent nothing for %ds; dropping it", link.node_id, timeout)
+                log.warning("Replica %s sent nothing for %.1fs; dropping it", link.node_id,
+                            timeout)
                 link.client.abort()
                 continue
             link.send(message(b"PING"))

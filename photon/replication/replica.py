@@ -101,6 +101,8 @@ class Replica:
         self.waiters: list[tuple[dict[int, int], asyncio.Future]] = []
         self.stopped = False
         self.streaming = False  # the master's stream began on the current link
+        self.suspended = False  # no link while an election it voted in decides its master
+        self._resumed = asyncio.Event()
         self.log.leading = False
 
     def shards(self) -> list[int]:
@@ -134,6 +136,9 @@ class Replica:
         last_complaint = 0.0
         node = self.node
         while not self.stopped:
+            while self.suspended:
+                self.state = "connect"
+                await self._resumed.wait()
             self.state = "connecting"
             try:
                 link = await PeerConnection.to_peer(self.host, self.port, node.config,
@@ -197,6 +202,18 @@ class Replica:
                          *shard_range)
                 self.node.shard_range = shard_range
                 self.node.routing_changed()
+
+    def suspend(self) -> None:
+        """Stop taking the master's stream (and acknowledging its writes) until resume():
+        a replica that voted for a new master in an epoch must not help the old one."""
+        self.suspended = True
+        self._resumed.clear()
+        if self.link is not None:
+            self.link.abort()
+
+    def resume(self) -> None:
+        self.suspended = False
+        self._resumed.set()
 
     def _sync_request(self) -> bytes:
         node = self.node
@@ -288,9 +305,10 @@ class Replica:
         """Cron: acknowledge our positions even when idle (the master measures lag with it)."""
         if self.link is None:
             return
-        if time.monotonic() - self.last_io > self.node.config.repl_timeout:
-            log.warning("No data from master for %ds; reconnecting",
-                        self.node.config.repl_timeout)
+        config = self.node.config
+        silence = min(config.repl_timeout, config.dead_after_ms / 1000)
+        if time.monotonic() - self.last_io > silence:
+            log.warning("No data from master for %.1fs; reconnecting", silence)
             self.link.abort()
             return
         for shard in self.settled:

@@ -27,6 +27,9 @@ from photon.protocol.reply import Raw
 CONNECT_TIMEOUT = 5.0
 MASTERDOWN = "MASTERDOWN Link with MASTER is down: the command cannot be passed to it"
 NODEDOWN = "CLUSTERDOWN The node serving these keys cannot be reached"
+# The request was sent and the link dropped before the reply: it may or may not have run.
+LINK_LOST = ("ERR the link to the node serving these keys was lost before its reply; the "
+             "command may or may not have run")
 
 
 def encode_commands(commands: list[list[bytes]]) -> bytes:
@@ -57,6 +60,10 @@ class Forwarder:
             pool.close()
         self.pools.clear()
 
+    def _patience(self) -> float:
+        config = self.node.config
+        return 2 * max(config.quorum_timeout_ms, config.dead_after_ms) / 1000
+
     def request(self, c: Any, commands: list[list[bytes]], marks: dict[int, int],
                 resp3: bool | None = None) -> bytes:
         resp3 = c.resp3 if resp3 is None else resp3
@@ -76,14 +83,25 @@ class Forwarder:
         request = self.request(c, commands, marks, resp3)
         for attempt in range(2):
             started = time.monotonic()
+            pool = self.pool(addr)
             try:
-                reply = await self.pool(addr).call_raw(request, exclusive=blocking)
+                conn = await pool.connection(exclusive=blocking)
             except RedisError as e:  # the login was refused
                 self.failures += 1
                 return e
             except (OSError, ConnectionError, asyncio.TimeoutError):
                 self.failures += 1
-                return RedisError(down)
+                return RedisError(down)  # nothing was sent
+            try:
+                if blocking:
+                    reply = await conn.call_raw(request)
+                else:  # a node that stopped answering: the client is told, not left hanging
+                    reply = await asyncio.wait_for(conn.call_raw(request), self._patience())
+            except (OSError, ConnectionError, asyncio.TimeoutError):
+                self.failures += 1
+                return RedisError(LINK_LOST)
+            finally:
+                pool.release(conn)
             self.forwarded += 1
             self.seconds += time.monotonic() - started
             if isinstance(reply, hiredis.ReplyError):

@@ -29,6 +29,7 @@ import asyncio
 import random
 from typing import Any
 
+from photon.cluster.failover import FENCED, STALE
 from photon.commands.dispatch import run_here
 from photon.errors import RedisError
 from photon.keyspace.slots import key_slot
@@ -85,6 +86,10 @@ class Router:
     def route(self, c: Any, cmd: Any, argv: list[bytes]) -> Any:
         if cmd.internal:
             return None
+        node = self.node
+        if (node.master is not None and node.cluster.failover.fenced
+                and (cmd.write or cmd.readonly or cmd.name == "exec")):
+            return FENCED
         self._refresh()
         name = cmd.name
         if c.multi is not None:
@@ -185,6 +190,8 @@ class Router:
             return self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3)
         if cmd.readonly and not c.direct_replica and self._must_forward_reads(c):
             return self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3)
+        if cmd.readonly and not self.node.cluster.failover.serves_reads():
+            return STALE
         return None
 
     def _to_master(self, c: Any, commands: list[list[bytes]], blocking: bool = False,
