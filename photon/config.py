@@ -185,6 +185,8 @@ SETTINGS: list[Setting] = [
             env="CLUSTER_SEEDS"),
     Setting("announce_addr", _str, "", "the host other nodes and clients reach this node at "
             "(default: the bind address; a wildcard bind announces this host's name)"),
+    Setting("announce_port", _optional_port, 0, "the RESP port others reach this node at "
+            "(default: port; behind NAT or a proxy)"),
     Setting("zone", _str, "", "this node's zone or region; forwarded reads prefer replicas in "
             "the same zone"),
     Setting("cluster_redirect", _bool, False, "answer keys of other groups with -MOVED, as "

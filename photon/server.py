@@ -394,6 +394,7 @@ class Server:
         self.keyspace.expire_deletes = True
         self.shardlog.new_history()
         self.master = Master(self)
+        self.cluster.failover.promoted()
         log.info("Promoted to master (new replication id %s)", self.shardlog.replid.decode())
 
     def uptime(self) -> float:

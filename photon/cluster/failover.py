@@ -59,7 +59,7 @@ class Failover:
         self.next_try = 0.0
         self.task: asyncio.Task | None = None
         self.awaiting: tuple[int, float] | None = None  # (epoch voted in, until)
-        self.out_of_touch_since: float | None = None
+        self.majority_seen = time.monotonic()  # a master: when a majority last answered
         self.learned = True  # a restarted master: heard the cluster since it started
         self.manual_target = ""  # a master: the replica it agreed to hand over to
         self.failovers = 0
@@ -103,26 +103,34 @@ class Failover:
         return max(self.node.config.replication_factor, known)
 
     def _as_master(self, now: float) -> None:
-        node = self.node
         if not self.learned:
             return
-        members = self.m.replicas_of(node.node_id)
-        if node.config.role != "master" or not members:
-            self._unfence()  # nobody else could have become master of this group
-            return
-        size = self._group_size(node.node_id)
-        dead_after = self._dead_after()
-        heard = 1 + sum(1 for link in node.master.links.values()
-                        if now - link.last_ack <= dead_after)
-        if heard >= size // 2 + 1:
-            self.out_of_touch_since = None
+        if self._cut_off(now):
+            self._fence(f"has not heard from a majority of its group for more than "
+                        f"{self._dead_after():.1f}s")
+        else:
             self._unfence()
-            return
-        if self.out_of_touch_since is None:
-            self.out_of_touch_since = now
-        elif now - self.out_of_touch_since > dead_after and not self.fenced:
-            self._fence(f"hears from {heard} of {size} members of its group for "
-                        f"{now - self.out_of_touch_since:.1f}s")
+
+    def _cut_off(self, now: float) -> bool:
+        """A master of a replicated group that has not heard from a majority of the group
+        (itself included) for dead_after: it may have been replaced meanwhile. A master with
+        no replica known cannot have been."""
+        node = self.node
+        master = node.master
+        if node.config.role != "master" or master is None:
+            return False
+        if not self.m.replicas_of(node.node_id):
+            return False
+        others = self._group_size(node.node_id) // 2  # beyond itself, for a majority
+        acks = sorted((link.last_ack for link in master.links.values()), reverse=True)
+        if len(acks) >= others:
+            self.majority_seen = max(self.majority_seen, acks[others - 1] if others else now)
+        # a margin below dead_after: the master stops before its replicas may elect another
+        return now - self.majority_seen > 0.75 * self._dead_after()
+
+    def master_refuses(self) -> bool:
+        """Per command on a master: fenced, still learning after a restart, or cut off."""
+        return self.fenced or not self.learned or self._cut_off(time.monotonic())
 
     def _fence(self, why: str) -> None:
         if not self.fenced:
@@ -136,13 +144,18 @@ class Failover:
             self._event("No longer fenced: taking writes as master")
             self.m.version += 1
 
+    def promoted(self) -> None:
+        """This node became a master: its replicas get dead_after to attach."""
+        self.majority_seen = time.monotonic()
+        self.learned = True
+        self.fenced, self.fence_reason, self.state = False, "", "none"
+
     def learned_cluster(self) -> None:
         """A direct heartbeat from another node arrived: a restarted master now knows the
         map (on_map_changed has run already and demoted it if it was replaced)."""
         if not self.learned:
             self.learned = True
-            if self.node.master is not None:
-                self.out_of_touch_since = time.monotonic()  # its replicas get dead_after
+            self.majority_seen = time.monotonic()  # its replicas get dead_after to come back
 
     def master_silence(self) -> float:
         r = self.node.replica
@@ -361,8 +374,8 @@ class Failover:
         (owner,) = owners
         if owner == node.node_id:
             return
-        if node.replica is not None and owner == m.my_group():
-            return
+        if node.replica is not None and m.my_group() in (None, owner):
+            return  # following the owner already (or not knowing whom it follows yet)
         target = m.node_of(owner)
         if target is None:
             return

@@ -149,7 +149,8 @@ class Membership:
         master = group if role == "replica" else None
         claims = [self.map.epoch(s) for s in shards]
         synced = node.replica is None or node.replica.state == "connected"
-        mine = NodeInfo(node.node_id, role, f"{self.announce}:{node.port}", shard_range,
+        port = config.announce_port or node.port
+        mine = NodeInfo(node.node_id, role, f"{self.announce}:{port}", shard_range,
                         time.time(), http, True, master, config.zone, max(claims, default=0),
                         node.shardlog.offset, self.my_version, False, self.started, synced)
         old = self.state.nodes.get(node.node_id)

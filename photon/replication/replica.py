@@ -218,7 +218,8 @@ class Replica:
     def _sync_request(self) -> bytes:
         node = self.node
         req: list[bytes | int] = [b"PHOTON.SYNC", node.node_id.encode(),
-                                  node.config.bind.split()[0].encode(), node.port,
+                                  node.cluster.announce.encode(),
+                                  node.config.announce_port or node.port,
                                   len(node.keyspace.engines)]
         for shard in self.shards():
             pos = self.log.positions[shard]

@@ -87,8 +87,8 @@ class Router:
         if cmd.internal:
             return None
         node = self.node
-        if (node.master is not None and node.cluster.failover.fenced
-                and (cmd.write or cmd.readonly or cmd.name == "exec")):
+        if ((cmd.write or cmd.readonly or cmd.name == "exec") and node.master is not None
+                and node.cluster.failover.master_refuses()):
             return FENCED
         self._refresh()
         name = cmd.name
