@@ -50,8 +50,8 @@ class Node(Protocol):
     def follow(self, host: str, port: int) -> None:
         """Become a replica of host:port (REPLICAOF, NODE_ROLE=replica)."""
 
-    def promote(self) -> None:
-        """Stop following and take writes (REPLICAOF NO ONE)."""
+    def promote(self, epoch: int | None = None) -> list[int]:
+        """Stop following and take writes (REPLICAOF NO ONE, an election won)."""
 
     def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool) -> Any:
         """The reply of a committed write, or a future giving it once the quorum holds it."""

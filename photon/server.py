@@ -383,10 +383,12 @@ class Server:
         self.replica.start()
         log.info("Replicating from master %s:%d", host, port)
 
-    def promote(self) -> None:
-        """REPLICAOF NO ONE: stop following and take writes, under a new history id."""
+    def promote(self, epoch: int | None = None) -> list[int]:
+        """Stop following and take writes under a new history id, claiming the group's
+        shards at ``epoch`` (an election's) or the next one (REPLICAOF NO ONE); returns them."""
         if self.replica is None:
-            return
+            return []
+        group = self.cluster.my_group()
         self.replica.close()
         self.replica = None
         self._place_router()
@@ -396,6 +398,7 @@ class Server:
         self.master = Master(self)
         self.cluster.failover.promoted()
         log.info("Promoted to master (new replication id %s)", self.shardlog.replid.decode())
+        return self.cluster.claim_as_master(group, epoch)
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono

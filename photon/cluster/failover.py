@@ -38,11 +38,14 @@ from typing import Any
 import hiredis
 
 from photon.cluster.shardmap import ranges_text
+from photon.commands.dispatch import execute
 from photon.errors import RedisError
 from photon.peer.connection import PeerConnection
 
 log = logging.getLogger("photon.cluster")
 FENCED = "CLUSTERDOWN The cluster is down (this master is cut off from its group)"
+UNLEARNED = ("CLUSTERDOWN The cluster is down (this master restarted and has not heard from "
+             "the nodes it knew)")
 STALE = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
 
 
@@ -61,6 +64,8 @@ class Failover:
         self.awaiting: tuple[int, float] | None = None  # (epoch voted in, until)
         self.majority_seen = time.monotonic()  # a master: when a majority last answered
         self.learned = True  # a restarted master: heard the cluster since it started
+        self._learned = asyncio.Event()
+        self._learned.set()
         self.manual_target = ""  # a master: the replica it agreed to hand over to
         self.failovers = 0
         self.failover_seconds = 0.0
@@ -86,7 +91,9 @@ class Failover:
         has heard how the cluster stands: it may have been replaced meanwhile."""
         if self.node.config.role == "master" and self.m.peers():
             self.learned = False
-            self._fence("restarted: waiting to learn the group's state from the nodes it knew")
+            self._learned.clear()
+            self._event("Restarted knowing %d node(s): holding writes and reads until one of "
+                        "them says how the cluster stands", len(self.m.peers()))
 
     def tick(self) -> None:
         node = self.node
@@ -129,8 +136,23 @@ class Failover:
         return now - self.majority_seen > 0.75 * self._dead_after()
 
     def master_refuses(self) -> bool:
-        """Per command on a master: fenced, still learning after a restart, or cut off."""
-        return self.fenced or not self.learned or self._cut_off(time.monotonic())
+        """Per command on a master: fenced, or cut off from its group."""
+        return self.fenced or self._cut_off(time.monotonic())
+
+    def hold(self, c: Any, argv: list[bytes]) -> asyncio.Future:
+        """A restarted master's command waits until the master has heard how the cluster
+        stands (at most dead_after), then runs from the start of the command path: by then
+        it may be a replica that passes it on."""
+        async def later() -> Any:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._learned.wait()), self._dead_after())
+            except asyncio.TimeoutError:
+                return RedisError(UNLEARNED)
+            reply = execute(c, argv)
+            while isinstance(reply, asyncio.Future):
+                reply = await reply
+            return reply
+        return asyncio.ensure_future(later())
 
     def _fence(self, why: str) -> None:
         if not self.fenced:
@@ -148,6 +170,7 @@ class Failover:
         """This node became a master: its replicas get dead_after to attach."""
         self.majority_seen = time.monotonic()
         self.learned = True
+        self._learned.set()
         self.fenced, self.fence_reason, self.state = False, "", "none"
 
     def learned_cluster(self) -> None:
@@ -155,6 +178,7 @@ class Failover:
         map (on_map_changed has run already and demoted it if it was replaced)."""
         if not self.learned:
             self.learned = True
+            self._learned.set()
             self.majority_seen = time.monotonic()  # its replicas get dead_after to come back
 
     def master_silence(self) -> float:
@@ -242,17 +266,13 @@ class Failover:
                 return False
             self._catch_up(tails)
             lost_for = time.monotonic() - (self.master_lost_at or started)
-            node.promote()
-            shards = m.map.shards_of(group) or sorted(node_shards(node))
-            m.map.claim(shards, node.node_id, epoch)
-            m.current_epoch = max(m.current_epoch, epoch)
+            shards = node.promote(epoch)
             self.failovers += 1
             self.last_failover_seconds = lost_for
             self.failover_seconds += lost_for
             self._event("Won the election in epoch %d with %d votes (%d needed): master of "
                         "shards %s (group without a master for %.2fs)", epoch, votes, needed,
                         ranges_text(shards), lost_for)
-            m.on_claimed()
             return True
         except Exception:
             log.exception("election failed")
@@ -391,8 +411,8 @@ class Failover:
         self.master_lost_at = None
         self.state = "none"
         self.fenced, self.fence_reason = False, ""
-        self.learned = True
         node.follow(target.host, target.port)
+        self.learned_cluster()
 
     # --- manual switchover ---------------------------------------------------------------------
 

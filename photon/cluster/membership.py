@@ -421,11 +421,20 @@ class Membership:
         if map_moved:
             self.failover.on_map_changed()
 
-    def on_claimed(self) -> None:
-        """This node claimed shards (it won an election): tell everyone now."""
+    def claim_as_master(self, group: str | None, epoch: int | None) -> list[int]:
+        """This node became its group's master (an election, or REPLICAOF NO ONE): it claims
+        the group's shards at a new epoch and tells everyone now."""
+        shards = self.map.shards_of(group) if group else []
+        if not shards:
+            first, last = self.node.shard_range
+            shards = list(range(first, last + 1))
+        epoch = epoch if epoch is not None else self.current_epoch + 1
+        self.map.claim(shards, self.node.node_id, epoch)
+        self.current_epoch = max(self.current_epoch, epoch)
         self.refresh_me()
         self.save()
         self._changed()
+        return shards
 
     # --- failure detection and the cluster's state --------------------------------------------
 

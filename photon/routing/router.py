@@ -87,9 +87,12 @@ class Router:
         if cmd.internal:
             return None
         node = self.node
-        if ((cmd.write or cmd.readonly or cmd.name == "exec") and node.master is not None
-                and node.cluster.failover.master_refuses()):
-            return FENCED
+        if (cmd.write or cmd.readonly or cmd.name == "exec") and node.master is not None:
+            failover = node.cluster.failover
+            if not failover.learned:
+                return failover.hold(c, argv)
+            if failover.master_refuses():
+                return FENCED
         self._refresh()
         name = cmd.name
         if c.multi is not None:
