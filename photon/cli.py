@@ -112,5 +112,22 @@ def status(addr: str, as_json: bool) -> None:
         sys.exit(2)
 
 
+@cluster.command()
+@click.option("--node", "node_id", required=True, help="id of the replica to promote")
+@click.option("--addr", default="127.0.0.1:6379", show_default=True,
+              help="RESP address of any node")
+@click.option("--force", is_flag=True, help="without the master (it is down)")
+def failover(node_id: str, addr: str, force: bool) -> None:
+    """Promote a replica: its master pauses writes, the replica catches up on every shard
+    and takes over, no write is lost (CLUSTER FAILOVER on that replica)."""
+    from photon.cluster.local import PlanError, run_failover
+
+    try:
+        sys.exit(run_failover(addr, node_id, force))
+    except PlanError as e:
+        click.echo(f"photon: {e}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
     main()

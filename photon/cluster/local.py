@@ -559,13 +559,14 @@ def parse_addr(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def resp_info(host: str, port: int, section: str = "server", timeout: float = 3.0,
-              ) -> dict[str, str]:
-    """INFO over a bare socket: redis-py is a test dependency only."""
+def resp_call(host: str, port: int, *args: str, timeout: float = 3.0) -> Any:
+    """One command over a bare socket (redis-py is a test dependency only); an error reply
+    comes back as a hiredis.ReplyError value."""
     import hiredis
 
     reader = hiredis.Reader(encoding="utf-8", errors="replace")
-    request = f"*2\r\n$4\r\nINFO\r\n${len(section)}\r\n{section}\r\n".encode()
+    request = f"*{len(args)}\r\n".encode() + b"".join(
+        f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args)
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(request)
@@ -578,6 +579,14 @@ def resp_info(host: str, port: int, section: str = "server", timeout: float = 3.
                 reply = reader.gets()
     except OSError as e:
         raise Unreachable(f"cannot reach {host}:{port}: {e.strerror or e}") from None
+    return reply
+
+
+def resp_info(host: str, port: int, section: str = "server", timeout: float = 3.0,
+              ) -> dict[str, str]:
+    import hiredis
+
+    reply = resp_call(host, port, "INFO", section, timeout=timeout)
     if isinstance(reply, hiredis.ReplyError):
         raise Unreachable(f"{host}:{port} refused INFO: {reply}")
     if not isinstance(reply, str):
@@ -680,3 +689,41 @@ def run_status(addr: str, as_json: bool, out: TextIO | None = None) -> int:
         console.print(status_table(doc))
         console.print(health_line(doc), markup=False)
     return status_code(doc)
+
+
+def run_failover(addr: str, node_id: str, force: bool, timeout: float = 60.0,
+                 out: TextIO | None = None) -> int:
+    """photon cluster failover --node ID: CLUSTER FAILOVER on that replica (found through
+    the node at addr); 0 done, 1 refused, 2 unreachable or unknown."""
+    import hiredis
+
+    out = out or sys.stdout
+    host, port = parse_addr(addr)
+    try:
+        doc = fetch_cluster(host, port)
+    except Unreachable as e:
+        print(f"photon: {e}", file=sys.stderr)
+        return 2
+    node = next((n for n in doc["nodes"] if n.get("id") == node_id), None)
+    if node is None:
+        print(f"photon: no node {node_id} in the cluster {addr} knows", file=sys.stderr)
+        return 2
+    nhost, _, nport = node["addr"].rpartition(":")
+    started = time.monotonic()
+    try:
+        reply = resp_call(nhost, int(nport), "CLUSTER", "FAILOVER", *(["FORCE"] if force else []),
+                          timeout=timeout)
+    except Unreachable as e:
+        print(f"photon: {e}", file=sys.stderr)
+        return 2
+    if isinstance(reply, hiredis.ReplyError):
+        print(f"photon: {node_id} refused the failover: {reply}", file=sys.stderr)
+        return 1
+    try:
+        info = resp_info(nhost, int(nport), "cluster")
+        pause = info.get("cluster_last_manual_failover_pause_ms", "?")
+    except Unreachable:
+        pause = "?"
+    print(f"{node_id} is now the master of its group ({time.monotonic() - started:.2f}s; "
+          f"writes paused {pause} ms)", file=out)
+    return 0
