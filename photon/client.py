@@ -65,6 +65,7 @@ class Client(asyncio.Protocol):
         self.extra: dict[str, Any] = {}
         self.direct_replica = False  # READONLY: reads here, writes refused, not forwarded
         self.forwarded = False  # running commands another node passed on (PHOTON.FWD)
+        self.in_failover_wait = False  # re-running a command while its group fails over
         self.repl_marks: dict[int, int] = {}  # shard -> offset of this client's last writes
 
     # --- asyncio callbacks -------------------------------------------------------------

@@ -30,7 +30,7 @@ import random
 from typing import Any
 
 from photon.cluster.failover import FENCED, STALE
-from photon.commands.dispatch import run_here
+from photon.commands.dispatch import execute, run_here
 from photon.errors import RedisError
 from photon.keyspace.slots import key_slot
 from photon.protocol.encoder import encode_request
@@ -190,9 +190,11 @@ class Router:
                 if not cmd.write:
                     return None  # a READONLY client's script runs here; it may not write
                 return READONLY
-            return self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3)
+            return self._through_failover(
+                c, argv, self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3))
         if cmd.readonly and not c.direct_replica and self._must_forward_reads(c):
-            return self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3)
+            return self._through_failover(
+                c, argv, self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3))
         if cmd.readonly and not self.node.cluster.failover.serves_reads():
             return STALE
         return None
@@ -202,6 +204,33 @@ class Router:
         replica = self.node.replica
         return self.forwarder.forward(c, f"{replica.host}:{replica.port}", commands, blocking,
                                       down=MASTERDOWN, resp3=resp3)
+
+    def _through_failover(self, c: Any, argv: list[bytes], sent: asyncio.Future) -> Any:
+        """A command this replica could not pass to its master (nothing was sent: the master
+        is unreachable) waits while the group may be failing over, and runs again from the
+        start of the command path, to the new master (or here, if this node won): a client
+        of a replica sees errors only for commands that were in flight."""
+        node = self.node
+        if node.config.role == "standalone" or c.in_failover_wait:
+            return sent
+
+        async def wait() -> Any:
+            reply = await sent
+            config = node.config
+            deadline = asyncio.get_running_loop().time() + (
+                3 * config.dead_after_ms + config.quorum_timeout_ms) / 1000
+            while (isinstance(reply, RedisError) and reply.message == MASTERDOWN
+                   and asyncio.get_running_loop().time() < deadline and not c.closed):
+                await asyncio.sleep(min(0.1, config.heartbeat_interval_ms / 1000))
+                c.in_failover_wait = True
+                try:
+                    reply = execute(c, argv)
+                    while isinstance(reply, asyncio.Future):
+                        reply = await reply
+                finally:
+                    c.in_failover_wait = False
+            return reply
+        return asyncio.ensure_future(wait())
 
     def _must_forward_reads(self, c: Any) -> bool:
         node = self.node

@@ -192,3 +192,22 @@ def test_a_single_node_in_redirect_mode_is_a_one_node_redis_cluster(photon_facto
     finally:
         rc.close()
     assert node.client().dbsize() == 100
+
+
+def test_cluster_links_prove_the_cluster_secret(photon_factory):
+    secret = ("--cluster-secret", "s3cret")
+    a = photon_factory(*HEARTBEAT, *secret, name="a", env={
+        "NODE_ID": "a", "NODE_ROLE": "master", "SHARD_RANGE": "0-7", "PHOTON_WRITE_QUORUM": "1"})
+    b = photon_factory(*HEARTBEAT, *secret, name="b", env={
+        "NODE_ID": "b", "NODE_ROLE": "master", "SHARD_RANGE": "8-15", "PHOTON_WRITE_QUORUM": "1",
+        "CLUSTER_SEEDS": f"127.0.0.1:{a.port}"})
+    wait_for(lambda: cluster_info(a)["cluster_state"] == "ok", what="the cluster")
+    intruder = photon_factory(*HEARTBEAT, "--cluster-secret", "wrong", name="x",
+                              env={"NODE_ID": "x"})
+    with pytest.raises(redis.ResponseError, match="not a PhotonDB node of this cluster"):
+        intruder.client().execute_command("CLUSTER", "MEET", "127.0.0.1", a.port)
+    with pytest.raises(redis.ResponseError, match="not a PhotonDB node of this cluster"):
+        a.client().execute_command("CLUSTER", "MEET", "127.0.0.1", intruder.port)
+    assert cluster_info(a)["cluster_known_nodes"] == "2"
+    assert "Refused cluster peer" in a.logs()
+    assert b.client().set(key_for_shard(1), "v") is True
