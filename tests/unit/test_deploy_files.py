@@ -330,7 +330,7 @@ def test_probes_use_health_on_the_http_port():
                         PHOTON_REQUIREPASS="p", PHOTON_MASTERAUTH="p")
         http_port = int(env["PHOTON_HTTP_PORT"])
         ready = c["readinessProbe"]["httpGet"]
-        assert ready["path"] == "/_health"
+        assert ready["path"] == "/_health/node"
         assert container_port(c, ready["port"]) == http_port
         for probe in ("livenessProbe", "startupProbe"):
             script = c[probe]["exec"]["command"][-1]
