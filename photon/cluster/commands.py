@@ -9,19 +9,23 @@ import json
 from photon.cluster import formats
 from photon.cluster.formats import LinkEntry
 from photon.commands.table import command, container
-from photon.errors import NOT_INTEGER, RedisError
+from photon.errors import RedisError
 from photon.keyspace.slots import SLOTS, key_slot
 from photon.protocol.reply import OK, Status
-from photon.util.numbers import string2ll
+from photon.util.numbers import parse_int, string2ll
 
 container("cluster", -2)
 
 
-def _int(arg: bytes) -> int:
-    v = string2ll(arg)
-    if v is None:
-        raise RedisError(NOT_INTEGER)
-    return v
+def _ok_when_done(fut: asyncio.Future) -> asyncio.Future:
+    """The command's reply once ``fut`` is done: OK, or the error it ended with."""
+    out = fut.get_loop().create_future()
+
+    def done(f: asyncio.Future) -> None:
+        if not out.done():
+            out.set_result(f.exception() if f.exception() is not None else OK)
+    fut.add_done_callback(done)
+    return out
 
 
 @command("cluster|keyslot", 3, "stale", 0, 0, 0)
@@ -93,7 +97,7 @@ def _keys_in_slot(c, slot: int):
 
 @command("cluster|countkeysinslot", 3, "stale", 0, 0, 0)
 def cluster_countkeysinslot(c, argv):
-    slot = _int(argv[2])
+    slot = parse_int(argv[2])
     if not 0 <= slot < SLOTS:
         raise RedisError(formats.COUNTKEYS_INVALID_SLOT)
     return sum(1 for _ in _keys_in_slot(c, slot))
@@ -101,8 +105,8 @@ def cluster_countkeysinslot(c, argv):
 
 @command("cluster|getkeysinslot", 4, "stale", 0, 0, 0)
 def cluster_getkeysinslot(c, argv):
-    slot = _int(argv[2])
-    count = _int(argv[3])
+    slot = parse_int(argv[2])
+    count = parse_int(argv[3])
     if not 0 <= slot < SLOTS or count < 0:
         raise RedisError(formats.GETKEYS_INVALID)
     out = []
@@ -125,14 +129,7 @@ def cluster_meet(c, argv):
         raise RedisError(formats.invalid_base_port(argv[3].decode("utf-8", "replace")))
     if not 0 < port < 65536 or not host or " " in host:
         raise RedisError(formats.invalid_node_address(host, argv[3].decode("utf-8", "replace")))
-    fut = c.server.cluster.meet(host, port)
-    out = fut.get_loop().create_future()
-
-    def done(f):
-        if not out.done():
-            out.set_result(f.exception() if f.exception() is not None else OK)
-    fut.add_done_callback(done)
-    return out
+    return _ok_when_done(c.server.cluster.meet(host, port))
 
 
 @command("cluster|forget", 3, "admin stale no_async_loading", 0, 0, 0)
@@ -184,15 +181,8 @@ def cluster_failover(c, argv):
         raise RedisError("ERR syntax error")
     if c.server.replica is None:
         raise RedisError(formats.FAILOVER_ON_MASTER)
-    task = asyncio.ensure_future(c.server.cluster.failover.manual(force=bool(option)))
-    out = task.get_loop().create_future()
-
-    def done(t):
-        if not out.done():
-            out.set_result(t.exception() if t.exception() is not None
-                           else Status(t.result().encode()))
-    task.add_done_callback(done)
-    return out
+    return _ok_when_done(asyncio.ensure_future(
+        c.server.cluster.failover.manual(force=bool(option))))
 
 
 @command("asking", 1, "fast", 0, 0, 0)
@@ -205,7 +195,7 @@ def asking(c, argv):
 def photon_vote(c, argv):
     """PHOTON.VOTE epoch group candidate positions manual: a candidate asks for this node's
     vote (photon/cluster/failover.py)."""
-    epoch = _int(argv[1])
+    epoch = parse_int(argv[1])
     positions = json.loads(argv[4])
     return c.server.cluster.failover.vote(epoch, argv[2].decode(), argv[3].decode(),
                                           positions, argv[5] == b"1")
@@ -214,7 +204,7 @@ def photon_vote(c, argv):
 @command("photon.failover", 3, "noscript loading stale", 0, 0, 0)
 def photon_failover(c, argv):
     """PHOTON.FAILOVER candidate timeout-ms: a replica asks its master to hand over."""
-    return c.server.cluster.failover.prepare_handover(argv[1].decode(), _int(argv[2]))
+    return c.server.cluster.failover.prepare_handover(argv[1].decode(), parse_int(argv[2]))
 
 
 @command("photon.gossip", 2, "noscript loading stale", 0, 0, 0)

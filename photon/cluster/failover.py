@@ -416,7 +416,7 @@ class Failover:
 
     # --- manual switchover ---------------------------------------------------------------------
 
-    async def manual(self, force: bool) -> str:
+    async def manual(self, force: bool) -> None:
         """CLUSTER FAILOVER on a replica: the master pauses writes, this replica catches up on
         every shard, wins an election the master agreed to, and the master follows it."""
         node = self.node
@@ -452,7 +452,6 @@ class Failover:
             raise RedisError("ERR the failover election was lost (see the log)")
         self.last_pause_ms = pause_ms
         self._event("Manual failover done: writes paused for %d ms", pause_ms)
-        return "OK"
 
     def prepare_handover(self, candidate: str, timeout_ms: int) -> list:
         """PHOTON.FAILOVER on the master: pause writes, agree to vote for the replica, and

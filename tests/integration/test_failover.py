@@ -289,7 +289,6 @@ def _random_faults(make, tmp_path, seconds: float) -> None:
     nodes = [master, *replicas]
     rng = random.Random(42)
     rec = recorder(nodes, seed=42).start()
-    stopped: list[PhotonProcess] = []
     try:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
