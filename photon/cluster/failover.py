@@ -129,7 +129,7 @@ class Failover:
         if not self.m.replicas_of(node.node_id):
             return False
         others = self._group_size(node.node_id) // 2  # beyond itself, for a majority
-        acks = sorted((link.last_ack for link in master.links.values()), reverse=True)
+        acks = sorted((link.fresh for link in master.links.values()), reverse=True)
         if len(acks) >= others:
             self.majority_seen = max(self.majority_seen, acks[others - 1] if others else now)
         # a margin below dead_after: the master stops before its replicas may elect another

@@ -112,11 +112,13 @@ def photon_sync(c, argv):
     return NO_REPLY
 
 
-@command("photon.ack", -3, "noscript loading stale fast", 0, 0, 0)
+@command("photon.ack", -2, "noscript loading stale fast", 0, 0, 0)
 def photon_ack(c, argv):
-    offsets = {parse_int(argv[i]): parse_int(argv[i + 1]) for i in range(1, len(argv) - 1, 2)}
+    """PHOTON.ACK ping-stamp [shard offset ...]: a replica's positions, and the stamp of the
+    newest master ping it saw."""
+    offsets = {parse_int(argv[i]): parse_int(argv[i + 1]) for i in range(2, len(argv) - 1, 2)}
     if c.server.master is not None:
-        c.server.master.ack(c, offsets)
+        c.server.master.ack(c, offsets, parse_int(argv[1]))
     return NO_REPLY
 
 

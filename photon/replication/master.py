@@ -44,6 +44,11 @@ NOQUORUM = "NOQUORUM Insufficient replicas for write quorum"
 PROGRESS_EVERY = 2.0  # seconds between full-sync progress lines
 
 
+def _ping() -> bytes:
+    """A heartbeat on the link, stamped with this master's clock (echoed in PHOTON.ACK)."""
+    return message(b"PING", int(time.monotonic() * 1000))
+
+
 class ReplicaLink:
     """One connected replica, seen from its master."""
 
@@ -63,6 +68,7 @@ class ReplicaLink:
         self._scheduled = False
         self.connected_at = time.time()
         self.last_ack = time.monotonic()
+        self.fresh = time.monotonic()  # master time of the newest ping the replica echoed
         self.caught_up_at = time.monotonic()
         self.behind = False
         self.task: asyncio.Task | None = None
@@ -316,7 +322,7 @@ class Master:
             log.info("Replica %s (%s:%d) attached: partial resync of %d shard(s), full sync "
                      "of %d", node_id, host, port, partial, len(full))
             link.task = asyncio.get_running_loop().create_task(link.full_sync(full))
-        link.send(message(b"PING"))
+        link.send(_ping())
 
     def detach(self, c: "Client", quiet: bool = False) -> None:
         link = self.links.pop(c.id, None)
@@ -334,10 +340,15 @@ class Master:
         if self.waiters:
             self._fail_hopeless()
 
-    def ack(self, c: "Client", offsets: dict[int, int]) -> None:
+    def ack(self, c: "Client", offsets: dict[int, int], stamp_ms: int = 0) -> None:
+        """A replica's offsets, and the newest of this master's pings it had seen (its
+        master-side send time): how recently the replica was known to follow this master,
+        which a process pause cannot fake (buffered acks echo old pings)."""
         link = self.links.get(c.id)
         if link is None:
             return
+        if stamp_ms / 1000 > link.fresh:
+            link.fresh = stamp_ms / 1000
         online, acked = link.online, link.acked
         for shard, offset in offsets.items():
             # Only shards streaming on this link: a shard waiting for its full sync reports a
@@ -368,7 +379,7 @@ class Master:
                             timeout)
                 link.client.abort()
                 continue
-            link.send(message(b"PING"))
+            link.send(_ping())
             if (not link.behind and link.is_online
                     and now - link.caught_up_at > behind_after and link.lag_bytes()):
                 link.behind = True

@@ -101,6 +101,7 @@ class Replica:
         self.waiters: list[tuple[dict[int, int], asyncio.Future]] = []
         self.stopped = False
         self.streaming = False  # the master's stream began on the current link
+        self.ping_stamp = 0  # the newest ping of the master's, echoed in acknowledgements
         self.suspended = False  # no link while an election it voted in decides its master
         self._resumed = asyncio.Event()
         self.log.leading = False
@@ -284,6 +285,8 @@ class Replica:
             self._settle(shard)
         elif kind == b"MASTER":
             self.master_id = msg[1].decode("utf-8", "replace")
+        elif kind == b"PING" and len(msg) > 1:
+            self.ping_stamp = msg[1]
 
     def apply(self, shard: int, start: int, blob: bytes) -> None:
         """One entry: data, counters and position, written with the rest of this read."""
@@ -295,7 +298,7 @@ class Replica:
         self.node.keyspace.write_batches()  # never acknowledge what the engine does not hold
         self.handled = 0
         if self.unacked:
-            items: list[bytes | int] = [b"PHOTON.ACK"]
+            items: list[bytes | int] = [b"PHOTON.ACK", self.ping_stamp]
             for shard, offset in self.unacked.items():
                 items += [shard, offset]
             self.unacked.clear()

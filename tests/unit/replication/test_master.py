@@ -5,6 +5,7 @@ A replica link here is a fake client that speaks PHOTON.SYNC / PHOTON.ACK itself
 from __future__ import annotations
 
 import asyncio
+import time
 
 import hiredis
 
@@ -42,7 +43,7 @@ def attach(server, node_id="r1", offsets=None, replid=None):
 
 def ack(server, rc, shards=None):
     """The link acknowledges the master's current offsets."""
-    args = ["PHOTON.ACK"]
+    args = ["PHOTON.ACK", str(int(time.monotonic() * 1000))]
     for shard in shards if shards is not None else range(SHARDS):
         args += [str(shard), str(server.shardlog.positions[shard].offset)]
     rc.send(*args)
