@@ -149,7 +149,9 @@ class Membership:
         master = group if role == "replica" else None
         claims = [self.map.epoch(s) for s in shards]
         synced = node.replica is None or node.replica.state == "connected"
-        port = config.announce_port or node.port
+        # nodes reach each other over TLS when internal links use it (--tls-replication)
+        port = config.announce_port or (config.tls_port if config.tls_replication
+                                        and config.tls_port else node.port)
         mine = NodeInfo(node.node_id, role, f"{self.announce}:{port}", shard_range,
                         time.time(), http, True, master, config.zone, max(claims, default=0),
                         node.shardlog.offset, self.my_version, False, self.started, synced)
