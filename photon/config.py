@@ -88,6 +88,29 @@ def split_addrs(text: str) -> list[str]:
     return [a.strip() for a in str(text).replace(" ", ",").split(",") if a.strip()]
 
 
+def _coordinator(text: str) -> str:
+    text = str(text).strip()
+    if text == "builtin":
+        return text
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("etcd", "etcds") or not parts.netloc:
+        raise ValueError(f"'{text}' is neither builtin nor etcd://host:port[,host:port...]")
+    for hostport in parts.netloc.split(","):
+        host, sep, port = hostport.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"'{hostport}' in '{text}' is not host:port")
+    return text
+
+
+def _prefix(text: str) -> str:
+    text = str(text).strip()
+    if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", text):
+        raise ValueError(f"'{text}' is not a key prefix like /photon/<cluster-name>")
+    return text
+
+
 def _optional_port(text: str) -> int:
     return _int(0, 65535)(text)
 
@@ -197,6 +220,16 @@ SETTINGS: list[Setting] = [
             runtime=True),
     Setting("dead_after_ms", _int(20, 86_400_000), 30000,
             "a node not heard from for this long is marked dead", runtime=True),
+    # Coordination (photon/cluster/coordinator.py): the built-in votes, or etcd.
+    Setting("coordinator", _coordinator, "builtin", "builtin (the groups' own votes) or "
+            "etcd://host:port[,host:port...] (etcds:// for TLS)"),
+    Setting("coordinator_prefix", _prefix, "/photon/default", "the etcd key prefix of this "
+            "cluster, /photon/<cluster-name>"),
+    Setting("coordinator_ca_file", _str, "", "CA bundle that verifies etcd's certificate"),
+    Setting("coordinator_cert_file", _str, "", "client certificate for etcd, PEM"),
+    Setting("coordinator_key_file", _str, "", "private key of coordinator_cert_file, PEM"),
+    Setting("coordinator_user", _str, "", "etcd user (with coordinator_password)"),
+    Setting("coordinator_password", _str, "", "etcd password"),
     Setting("enable_read_replicas", _bool, True,
             "replicas serve reads themselves (read your writes kept)", env="ENABLE_READ_REPLICAS",
             runtime=True),

@@ -157,6 +157,7 @@ class Server:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.shutdown_event = asyncio.Event()
+        await self.cluster.coordinator.connect()  # etcd: learn this node's role first
         if self.config.http_port:
             from photon.admin.http import start_http
 
@@ -223,6 +224,7 @@ class Server:
         if self.replica is not None:
             self.replica.close()
         await self.cluster.stop()
+        await self.cluster.coordinator.close()
         self._router.close()
         for client in list(self.clients.values()):
             client.close()
@@ -396,7 +398,7 @@ class Server:
         self.keyspace.expire_deletes = True
         self.shardlog.new_history()
         self.master = Master(self)
-        self.cluster.failover.promoted()
+        self.cluster.coordinator.promoted()
         log.info("Promoted to master (new replication id %s)", self.shardlog.replid.decode())
         return self.cluster.claim_as_master(group, epoch)
 

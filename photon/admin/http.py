@@ -23,6 +23,8 @@ def health(server: "Node") -> dict[str, Any]:
         "node_status": cluster.node_health(),
         "cluster_state": "ok" if cluster.ok else "fail",
         "cluster_state_reason": cluster.reason,
+        "coordinator": cluster.coordinator.name,
+        "coordinator_problem": cluster.coordinator.problem(),
         "role": server.role,
         "shard_range": {"start": first, "end": last},
         "connected_replicas": server.master.online_links() if server.master is not None else 0,

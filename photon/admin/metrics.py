@@ -72,7 +72,7 @@ def _cluster(s: "Node") -> Iterator:
     for n in nodes:
         up.add_metric([n.id, n.role], 0 if n.failed else 1)
     yield up
-    fo = cluster.failover
+    fo = cluster.coordinator
     yield CounterMetricFamily("photon_failovers", "Elections this node won (it became master)",
                               value=fo.failovers)
     yield CounterMetricFamily("photon_failover_seconds", "Time groups were without a master "

@@ -182,7 +182,7 @@ def cluster_failover(c, argv):
     if c.server.replica is None:
         raise RedisError(formats.FAILOVER_ON_MASTER)
     return _ok_when_done(asyncio.ensure_future(
-        c.server.cluster.failover.manual(force=bool(option))))
+        c.server.cluster.coordinator.manual(force=bool(option))))
 
 
 @command("asking", 1, "fast", 0, 0, 0)
@@ -197,14 +197,21 @@ def photon_vote(c, argv):
     vote (photon/cluster/failover.py)."""
     epoch = parse_int(argv[1])
     positions = json.loads(argv[4])
-    return c.server.cluster.failover.vote(epoch, argv[2].decode(), argv[3].decode(),
+    return c.server.cluster.coordinator.vote(epoch, argv[2].decode(), argv[3].decode(),
                                           positions, argv[5] == b"1")
+
+
+@command("photon.tail", 3, "noscript loading stale", 0, 0, 0)
+def photon_tail(c, argv):
+    """PHOTON.TAIL candidate positions: the entries a candidate to a group's mastership lacks
+    (coordination on etcd, where the decision is etcd's and this only moves data)."""
+    return c.server.cluster.coordinator.give_tails(argv[1].decode(), json.loads(argv[2]))
 
 
 @command("photon.failover", 3, "noscript loading stale", 0, 0, 0)
 def photon_failover(c, argv):
     """PHOTON.FAILOVER candidate timeout-ms: a replica asks its master to hand over."""
-    return c.server.cluster.failover.prepare_handover(argv[1].decode(), parse_int(argv[2]))
+    return c.server.cluster.coordinator.prepare_handover(argv[1].decode(), parse_int(argv[2]))
 
 
 @command("photon.gossip", 2, "noscript loading stale", 0, 0, 0)

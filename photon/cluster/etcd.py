@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from photon.keyspace.encoding import prefix_end
+
 
 class EtcdError(Exception):
     """etcd answered with an error, or no endpoint could be reached (``unreachable``)."""
@@ -32,17 +34,6 @@ def _b64(data: bytes | str) -> str:
 
 def _unb64(text: str | None) -> bytes:
     return base64.b64decode(text) if text else b""
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    """The range end that covers every key starting with prefix."""
-    p = bytearray(prefix)
-    while p and p[-1] == 0xFF:
-        p.pop()
-    if not p:
-        return b"\0"
-    p[-1] += 1
-    return bytes(p)
 
 
 @dataclass
@@ -195,6 +186,10 @@ def put_op(key: bytes | str, value: bytes | str, lease: int = 0) -> dict[str, An
     if lease:
         req["lease"] = str(lease)
     return {"request_put": req}
+
+
+def delete_op(key: bytes | str) -> dict[str, Any]:
+    return {"request_delete_range": {"key": _b64(key)}}
 
 
 def get_op(key: bytes | str) -> dict[str, Any]:

@@ -349,29 +349,42 @@ class Failover:
             if not manual and self.awaiting is None and silence <= self._dead_after():
                 return self._refuse(candidate, epoch, f"its master was heard from "
                                     f"{silence:.2f}s ago")
+        flat, why = self.tails_for(positions)
+        if why:
+            return self._refuse(candidate, epoch, why)
+        self.voted_epoch, self.voted_for = epoch, candidate
+        m.current_epoch = max(m.current_epoch, epoch)
+        m.save()
+        self._event("Voted for %s in epoch %d%s", candidate, epoch,
+                    f" (and sent it entries of {len(flat) // 2} shard(s))" if flat else "")
+        self.stand_aside(epoch)
+        return [1, b"", flat]
+
+    def tails_for(self, positions: list) -> tuple[list, str]:
+        """For each shard where this node is ahead of the given positions, the entries the
+        other node lacks, flat [shard, [entries...], ...]; or why they cannot be given."""
+        node = self.node
         flat: list = []
         for shard, replid, offset in positions:
             mine = node.shardlog.positions[int(shard)]
             if mine.offset <= offset:
                 continue
             if not mine.can_continue(replid.encode(), offset):
-                return self._refuse(candidate, epoch, f"it is on another history for shard "
-                                    f"{shard}")
+                return [], f"it is on another history for shard {shard}"
             tail = node.shardlog.backlogs[int(shard)].since(offset, mine.offset)
             if tail is None:
-                return self._refuse(candidate, epoch, f"it is {mine.offset - offset} bytes "
-                                    f"behind on shard {shard}, past this node's backlog")
+                return [], (f"it is {mine.offset - offset} bytes behind on shard {shard}, past "
+                            "this node's backlog")
             flat += [int(shard), tail]
-        self.voted_epoch, self.voted_for = epoch, candidate
-        m.current_epoch = max(m.current_epoch, epoch)
-        m.save()
-        self._event("Voted for %s in epoch %d%s", candidate, epoch,
-                    f" (and sent it entries of {len(flat) // 2} shard(s))" if flat else "")
-        if node.replica is not None:
+        return flat, ""
+
+    def stand_aside(self, epoch: int) -> None:
+        """Having helped a candidate, a replica takes no more of the old master's stream
+        until the map names the new master (or the wait ends)."""
+        if self.node.replica is not None:
             self.awaiting = (epoch, time.monotonic() + 3 * self._dead_after())
             self.state = "awaiting"
-            node.replica.suspend()
-        return [1, b"", flat]
+            self.node.replica.suspend()
 
     def _refuse(self, candidate: str, epoch: int, why: str) -> list:
         self._event("Refused my vote to %s in epoch %d: %s", candidate, epoch, why)
@@ -468,10 +481,27 @@ class Failover:
             flat += [s, node.shardlog.positions[s].offset]
         return flat
 
+    # --- the coordinator's life ---------------------------------------------------------------
+
+    name = "builtin"
+
+    async def connect(self) -> None:
+        """At start-up, before the node serves (etcd: reach it and learn the node's role)."""
+
+    async def close(self) -> None:
+        """At shutdown."""
+
+    def give_tails(self, candidate: str, positions: list) -> list:
+        raise RedisError("ERR this cluster elects its masters by vote (PHOTON.VOTE)")
+
+    def problem(self) -> str:
+        """What keeps the coordinator from doing its work (shown in /_health and INFO)."""
+        return ""
+
     # --- what is shown -------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        return {"state": self.state, "fenced": self.fenced, "fence_reason": self.fence_reason,
+        return {"coordinator": self.name, "problem": self.problem(), "state": self.state, "fenced": self.fenced, "fence_reason": self.fence_reason,
                 "voted_epoch": self.voted_epoch, "voted_for": self.voted_for,
                 "failovers": self.failovers,
                 "last_failover_seconds": round(self.last_failover_seconds, 3),

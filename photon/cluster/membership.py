@@ -26,7 +26,7 @@ from typing import Any
 
 from photon.cluster.config import ReplicationConfig
 from photon.cluster.formats import NodeEntry
-from photon.cluster.failover import Failover
+from photon.cluster.coordinator import make_coordinator
 from photon.cluster.shardmap import Claim, ShardMap, ranges_text
 from photon.cluster.state import ClusterState, NodeInfo
 from photon.config import parse_addr, split_addrs
@@ -77,14 +77,15 @@ class Membership:
         self._failing: set[str] = set()
         self.ok = True
         self.reason = ""
-        self.failover = Failover(node, self)
+        self.coordinator = make_coordinator(node, self)
         self._load()
-        self.failover.start_fenced_if_remembered()
+        self.coordinator.start_fenced_if_remembered()
         for addr in split_addrs(config.seeds):
             self.pending.setdefault(addr, None)
         if config.role == "replica" and config.master_addr:
             self.pending.setdefault(config.master_addr, None)
-        self._claim_own_range()
+        if config.coordinator == "builtin":
+            self._claim_own_range()  # with etcd, claims are etcd's transactions
         self.refresh_me()
         self._judge()
 
@@ -209,7 +210,7 @@ class Membership:
         for addr in list(self.pending):
             self._launch("addr:" + addr, self._exchange_addr(addr, payload))
         self._judge()
-        self.failover.tick()
+        self.coordinator.tick()
 
     async def _check_dead(self) -> None:
         """The spec's detection task: nodes silent for dead_after are marked dead."""
@@ -394,7 +395,7 @@ class Membership:
         if changed:
             self._changed(map_moved=bool(moved))
         if direct:
-            self.failover.learned_cluster()
+            self.coordinator.learned_cluster()
         return sender
 
     def _replaces_same_addr(self, info: NodeInfo) -> bool:
@@ -421,7 +422,7 @@ class Membership:
         self.gossip_soon()
         self.node.routing_changed()
         if map_moved:
-            self.failover.on_map_changed()
+            self.coordinator.on_map_changed()
 
     def claim_as_master(self, group: str | None, epoch: int | None) -> list[int]:
         """This node became its group's master (an election, or REPLICAOF NO ONE): it claims
@@ -509,7 +510,7 @@ class Membership:
                "map": [[claims[i], claims[i + 1].decode(), claims[i + 2]]  # type: ignore
                        for i in range(0, len(claims), 3)],
                "epoch": self.current_epoch,
-               "voted": [self.failover.voted_epoch, self.failover.voted_for]}
+               "voted": [self.coordinator.voted_epoch, self.coordinator.voted_for]}
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             tmp.write_text(json.dumps(doc, indent=1) + "\n")
@@ -535,7 +536,7 @@ class Membership:
                 self.map._offer(int(shard), Claim(str(group), int(epoch)))
         self.current_epoch = max(int(doc.get("epoch", 0)), self.map.max_epoch())
         voted = doc.get("voted") or [0, ""]
-        self.failover.voted_epoch, self.failover.voted_for = int(voted[0]), str(voted[1])
+        self.coordinator.voted_epoch, self.coordinator.voted_for = int(voted[0]), str(voted[1])
         log.info("Cluster table loaded from %s: %d other node(s), epoch %d", self.path,
                  len(self.state.nodes), self.current_epoch)
 
@@ -546,6 +547,8 @@ class Membership:
         node does not; fail: the cluster is not ok."""
         if not self.ok:
             return "fail"
+        if self.coordinator.problem():
+            return "degraded"  # serving, but no failover could happen now: an operator's cue
         return self.node_health()
 
     def node_health(self) -> str:
@@ -573,7 +576,7 @@ class Membership:
                     "uncovered_shards": self.map.uncovered(),
                     "conflicting_shards": self.map.conflicting(),
                     "current_epoch": self.current_epoch,
-                    "failover": self.failover.info(),
+                    "coordinator": self.coordinator.info(),
                     "groups": {g: self.map.shards_of(g) for g in self.map.groups()}})
         return doc
 

@@ -226,7 +226,7 @@ def _replication(s: "Node") -> list[tuple[str, Any]]:
     quorum = s.master is not None and s.master.quorum_active
     fields += [
         ("master_failover_state", {"electing": "failover-in-progress", "awaiting":
-                                   "waiting-for-election"}.get(s.cluster.failover.state,
+                                   "waiting-for-election"}.get(s.cluster.coordinator.state,
                                                                "no-failover")),
         ("master_replid", shardlog.replid.decode()),
         ("master_replid2", positions[0].replid2.decode() if positions else "0" * 40),
@@ -261,12 +261,14 @@ def _errorstats(s: "Node") -> list[tuple[str, Any]]:
 def _cluster(s: "Node") -> list[tuple[str, Any]]:
     """Redis's cluster_enabled, then PhotonDB's: the cluster's state, epochs and failovers."""
     m = s.cluster
-    fo = m.failover
+    fo = m.coordinator
     return [
         ("cluster_enabled", 1 if s.mode == "cluster" else 0),
         ("cluster_state", "ok" if m.ok else "fail"),
         ("cluster_known_nodes", len(m.state.all())),
         ("cluster_current_epoch", m.current_epoch),
+        ("cluster_coordinator", fo.name),
+        ("cluster_coordinator_problem", fo.problem()),
         ("cluster_my_group", m.my_group() or ""),
         ("cluster_failover_state", fo.state),
         ("cluster_fenced", 1 if fo.fenced else 0),

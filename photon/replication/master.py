@@ -266,6 +266,12 @@ class Master:
         if self._sweeper is not None:
             self._sweeper.cancel()
 
+    def epoch(self) -> int:
+        """The epoch of this master's claim on its shards: its fencing token."""
+        first, last = self.node.shard_range
+        cmap = self.node.cluster.map
+        return max((cmap.epoch(s) for s in range(first, last + 1)), default=0)
+
     @property
     def replid(self) -> bytes:
         return self.log.replid
@@ -292,7 +298,7 @@ class Master:
         link = ReplicaLink(self, c, node_id, host, port, [s for s, _, _ in wanted])
         c.kind = "replica"
         self.links[c.id] = link
-        link.send(message(b"MASTER", self.node.node_id.encode()))
+        link.send(message(b"MASTER", self.node.node_id.encode(), self.epoch()))
         full: list[int] = []
         partial = 0
         for shard, replid, offset in wanted:

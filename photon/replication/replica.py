@@ -227,6 +227,12 @@ class Replica:
             req += [shard, pos.replid, pos.offset]
         return encode_request(*req)
 
+    def _epoch_seen(self, master: str) -> int:
+        """The highest epoch at which another group than ``master``'s claimed these shards."""
+        claims = self.node.cluster.map.claims
+        return max((c.epoch for s in self.shards() if (c := claims[s]) is not None
+                    and c.group != master), default=0)
+
     def _write(self, data: bytes) -> None:
         if self.link is not None:
             self.link.send(data)
@@ -285,6 +291,13 @@ class Replica:
             self._settle(shard)
         elif kind == b"MASTER":
             self.master_id = msg[1].decode("utf-8", "replace")
+            seen = self._epoch_seen(self.master_id)
+            if len(msg) > 2 and msg[2] < seen:
+                log.error("Refusing the stream of %s: its epoch %d is older than %d, the newest "
+                          "this node has seen for its shards (a master that was replaced)",
+                          self.master_id, msg[2], seen)
+                if self.link is not None:
+                    self.link.abort()
         elif kind == b"PING" and len(msg) > 1:
             self.ping_stamp = msg[1]
 

@@ -88,7 +88,7 @@ class Router:
             return None
         node = self.node
         if (cmd.write or cmd.readonly or cmd.name == "exec") and node.master is not None:
-            failover = node.cluster.failover
+            failover = node.cluster.coordinator
             if not failover.learned:
                 return failover.hold(c, argv)
             if failover.master_refuses():
@@ -195,7 +195,7 @@ class Router:
         if cmd.readonly and not c.direct_replica and self._must_forward_reads(c):
             return self._through_failover(
                 c, argv, self._to_master(c, [self._forwardable(cmd, argv)], cmd.blocking, resp3))
-        if cmd.readonly and not self.node.cluster.failover.serves_reads():
+        if cmd.readonly and not self.node.cluster.coordinator.serves_reads():
             return STALE
         return None
 

@@ -63,19 +63,20 @@ def wait_master(nodes: list[PhotonProcess], timeout: float = 20.0,
     raise AssertionError("no master took writes in time")
 
 
-def start_group(make, tmp_path, proxied: bool = False):
+def start_group(make, tmp_path, proxied: bool = False, extra: tuple = ()):
     """master1 (announcing a proxy in front of it when ``proxied``), replica-a and replica-b,
-    each replica's link to the master through a proxy of its own."""
+    each replica's link to the master through a proxy of its own; ``extra``: more settings
+    for every node (the coordinator)."""
     mport = free_port()
     front = Proxy(("127.0.0.1", mport)).start() if proxied else None
-    args = ("--announce-port", str(front.port)) if front else ()
+    args = (*extra, *(("--announce-port", str(front.port)) if front else ()))
     master = make(*TIMING, *args, name="master1", port=mport,
                   env={"NODE_ID": "master1", "NODE_ROLE": "master"})
     links, replicas = [], []
     for rid in ("replica-a", "replica-b"):
         link = Proxy(("127.0.0.1", mport)).start()
         links.append(link)
-        replicas.append(make(*TIMING, name=rid, env={
+        replicas.append(make(*TIMING, *extra, name=rid, env={
             "NODE_ID": rid, "NODE_ROLE": "replica", "MASTER_ADDR": f"127.0.0.1:{link.port}"}))
     nodes = [master, *replicas]
     deadline = time.monotonic() + 20
@@ -122,8 +123,8 @@ def verify(history, master: PhotonProcess, tmp_path) -> None:
     assert history.summary().get("write ok", 0) > 0, "no write was acknowledged: proves nothing"
 
 
-def _kill_master_rounds(make, tmp_path, rounds: int) -> None:
-    master, replicas, _, _ = start_group(make, tmp_path)
+def _kill_master_rounds(make, tmp_path, rounds: int, extra: tuple = ()) -> None:
+    master, replicas, _, _ = start_group(make, tmp_path, extra=extra)
     nodes = [master, *replicas]
     rec = recorder(nodes, seed=rounds).start()
     times = []
@@ -191,8 +192,8 @@ def test_old_master_restarted_with_its_settings_rejoins_as_replica(make, tmp_pat
     assert info["cluster_failovers"] == 1 and info["cluster_current_epoch"] >= 2
 
 
-def test_partitioned_master_stops_taking_writes_then_follows(make, tmp_path):
-    master, replicas, links, front = start_group(make, tmp_path, proxied=True)
+def test_partitioned_master_stops_taking_writes_then_follows(make, tmp_path, extra=()):
+    master, replicas, links, front = start_group(make, tmp_path, proxied=True, extra=extra)
     rec = recorder([master, *replicas], seed=7).start()
     try:
         time.sleep(0.8)
@@ -226,11 +227,11 @@ def test_partitioned_master_stops_taking_writes_then_follows(make, tmp_path):
     verify(history, new, tmp_path)
 
 
-def test_stale_replica_trap(make, tmp_path):
+def test_stale_replica_trap(make, tmp_path, extra=()):
     """Each replica in turn misses writes the other acknowledged; then the master dies. The
     first to stand (replica-a, the lowest id) is the one missing the newest writes: it must
     take them from replica-b before it takes a write."""
-    master, replicas, links, _ = start_group(make, tmp_path)
+    master, replicas, links, _ = start_group(make, tmp_path, extra=extra)
     m = master.client()
     acked: dict[str, str] = {}
 

@@ -43,7 +43,7 @@ def run(coro):
 def test_one_vote_per_epoch():
     async def main():
         s = _replica()
-        fo = s.cluster.failover
+        fo = s.cluster.coordinator
         granted, _, _ = fo.vote(5, "m1", "a", _positions(s), False)
         assert granted == 1 and (fo.voted_epoch, fo.voted_for) == (5, "a")
         again, _, _ = fo.vote(5, "m1", "a", _positions(s), False)
@@ -61,9 +61,9 @@ def test_no_vote_while_the_master_is_heard_from():
     async def main():
         s = _replica()
         s.replica.last_io = time.monotonic()
-        granted, why, _ = s.cluster.failover.vote(2, "m1", "a", _positions(s), False)
+        granted, why, _ = s.cluster.coordinator.vote(2, "m1", "a", _positions(s), False)
         assert granted == 0 and b"master was heard from" in why
-        granted, why, _ = s.cluster.failover.vote(2, "other", "a", _positions(s), False)
+        granted, why, _ = s.cluster.coordinator.vote(2, "other", "a", _positions(s), False)
         assert granted == 0 and b"not in group other" in why
         s.replica.close()
     run(main())
@@ -76,7 +76,7 @@ def test_the_vote_carries_the_entries_the_candidate_lacks_per_shard():
         _apply(s, 1)
         _apply(s, 1)
         _apply(s, 3)
-        granted, _, flat = s.cluster.failover.vote(2, "m1", "a", _positions(s, behind), False)
+        granted, _, flat = s.cluster.coordinator.vote(2, "m1", "a", _positions(s, behind), False)
         tails = dict(zip(flat[::2], flat[1::2]))
         assert granted == 1 and sorted(tails) == [1, 3]
         assert len(tails[1]) == 2 and len(tails[3]) == 1
@@ -90,7 +90,7 @@ def test_no_vote_for_a_candidate_past_the_backlog_or_on_another_history():
         start = s.shardlog.positions[0].offset
         for _ in range(200):
             _apply(s, 0, b"*2\r\n$5\r\n\x00mkey\r\n$100\r\n" + b"x" * 100 + b"\r\n")
-        fo = s.cluster.failover
+        fo = s.cluster.coordinator
         granted, why, _ = fo.vote(2, "m1", "a", _positions(s, {0: start}), False)
         assert granted == 0 and b"past this node's backlog" in why
         foreign = _positions(s)
@@ -104,7 +104,7 @@ def test_no_vote_for_a_candidate_past_the_backlog_or_on_another_history():
 def test_a_master_votes_only_for_the_handover_it_agreed_to():
     async def main():
         s = FakeServer(SHARDS, role="master", write_quorum=1)
-        fo = s.cluster.failover
+        fo = s.cluster.coordinator
         granted, why, _ = fo.vote(2, "unit", "r1", _positions(s), False)
         assert granted == 0 and b"master is alive" in why
         fo.prepare_handover("r1", 1000)
@@ -125,7 +125,7 @@ def test_a_master_cut_off_from_its_group_refuses_writes_and_reads():
         s.routing_changed()
         c = s.new_client()
         assert c.send("SET", "a", "1") == b"OK"  # within dead_after of its start
-        s.cluster.failover.majority_seen = time.monotonic() - 5
+        s.cluster.coordinator.majority_seen = time.monotonic() - 5
         assert str(c.send("SET", "a", "2")) == FENCED
         assert str(c.send("GET", "a")) == FENCED
         assert c.send("PING") == b"PONG"
@@ -137,6 +137,6 @@ def test_a_master_with_no_replica_known_is_never_fenced(role):
     async def main():
         s = FakeServer(SHARDS, role=role, write_quorum=1, dead_after_ms=1000,
                        heartbeat_interval_ms=100)
-        s.cluster.failover.majority_seen = time.monotonic() - 5
+        s.cluster.coordinator.majority_seen = time.monotonic() - 5
         assert s.new_client().send("SET", "a", "1") == b"OK"
     run(main())

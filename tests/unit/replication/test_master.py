@@ -187,7 +187,7 @@ def test_partial_resync_from_backlog_and_offsets():
         rc = attach(server, offsets=behind)
         await settle()
         msgs = replies(rc.transport.data)
-        assert msgs[0] == [b"MASTER", b"unit"]
+        assert msgs[0] == [b"MASTER", b"unit", 1]  # its id and its claim's epoch
         cont = [m for m in msgs if m[0] == b"CONTINUE"]
         assert len(cont) == SHARDS
         entries = [m for m in msgs if m[0] == b"W"]
