@@ -74,11 +74,16 @@ def cluster() -> None:
               help="secret of internal links (passed to nodes in their environment)")
 @click.option("--wait-timeout", type=click.FloatRange(0), default=60.0, show_default=True,
               help="seconds to wait for every node to be healthy")
+@click.option("--coordinator", default=None, metavar="URL",
+              help="etcd://host:port[,...]: masters and leases in that etcd [default: builtin]")
+@click.option("--coordinator-prefix", default=None, metavar="PREFIX",
+              help="the cluster's etcd key prefix [default: /photon/default]")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def up(masters: int | None, replicas: int | None, base_port: int | None, data_dir: str,
        bind: str | None, shards: int | None, heartbeat_interval_ms: int | None,
        dead_after_ms: int | None, cluster_redirect: bool, cluster_secret: str | None,
-       wait_timeout: float, extra: tuple[str, ...]) -> None:
+       wait_timeout: float, coordinator: str | None, coordinator_prefix: str | None,
+       extra: tuple[str, ...]) -> None:
     """Start a cluster of masters and replicas here and keep it until Ctrl-C.
 
     Running it again on the same --data-dir resumes the cluster saved there. Flags after
@@ -87,7 +92,7 @@ def up(masters: int | None, replicas: int | None, base_port: int | None, data_di
     from photon.cluster.local import PlanError, RunOptions, run_up
 
     opts = RunOptions(heartbeat_interval_ms, dead_after_ms, cluster_redirect, cluster_secret,
-                      tuple(extra))
+                      tuple(extra), coordinator, coordinator_prefix)
     given = {"masters": masters, "replicas": replicas, "base_port": base_port, "bind": bind,
              "shards": shards}
     try:

@@ -297,7 +297,10 @@ class EtcdCoordinator(Failover):
                 self.state = "none"
                 self.node.replica.resume()
             return
-        if self.master_silence() <= self._dead_after() or not self.reachable:
+        first, _ = self.node.shard_range
+        if (self.master_silence() <= self._dead_after() or not self.reachable
+                or self.m.map.owner(first) is None):
+            # (a group that never had a master, as at a cluster's first start, is not taken)
             self.master_lost_at = None
             return
         if self.master_lost_at is None:

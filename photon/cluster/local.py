@@ -204,6 +204,8 @@ class RunOptions:
     cluster_redirect: bool = False
     cluster_secret: str | None = None
     extra: tuple[str, ...] = ()
+    coordinator: str | None = None  # etcd://...: masters and leases live in that etcd
+    coordinator_prefix: str | None = None
 
 
 def check_extra(extra: Sequence[str]) -> None:
@@ -237,6 +239,9 @@ def serve_args(plan: Plan, node: NodeSpec, data_dir: Path, opts: RunOptions) -> 
         args += ["--dead-after-ms", str(opts.dead_after_ms)]
     if opts.cluster_redirect:
         args += ["--cluster-redirect", "yes"]
+    if opts.coordinator:
+        args += ["--coordinator", opts.coordinator,
+                 "--coordinator-prefix", opts.coordinator_prefix or "/photon/default"]
     return args + list(opts.extra)
 
 
