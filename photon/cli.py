@@ -74,6 +74,10 @@ def cluster() -> None:
               help="secret of internal links (passed to nodes in their environment)")
 @click.option("--wait-timeout", type=click.FloatRange(0), default=60.0, show_default=True,
               help="seconds to wait for every node to be healthy")
+@click.option("--restart-delay", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="a node that dies is started again after this [default: twice "
+              "--dead-after-ms, at least 5s: its replicas take over first]")
+@click.option("--no-restart", is_flag=True, help="leave a node that dies down")
 @click.option("--coordinator", default=None, metavar="URL",
               help="etcd://host:port[,...]: masters and leases in that etcd [default: builtin]")
 @click.option("--coordinator-prefix", default=None, metavar="PREFIX",
@@ -82,21 +86,24 @@ def cluster() -> None:
 def up(masters: int | None, replicas: int | None, base_port: int | None, data_dir: str,
        bind: str | None, shards: int | None, heartbeat_interval_ms: int | None,
        dead_after_ms: int | None, cluster_redirect: bool, cluster_secret: str | None,
-       wait_timeout: float, coordinator: str | None, coordinator_prefix: str | None,
-       extra: tuple[str, ...]) -> None:
-    """Start a cluster of masters and replicas here and keep it until Ctrl-C.
+       wait_timeout: float, restart_delay: float | None, no_restart: bool,
+       coordinator: str | None, coordinator_prefix: str | None, extra: tuple[str, ...]) -> None:
+    """Start a cluster of masters and replicas here and keep it until Ctrl-C; a node that dies
+    is reported and started again on its data while the others carry on.
 
     Running it again on the same --data-dir resumes the cluster saved there. Flags after
     `--` go to every node's `photon serve`.
     """
-    from photon.cluster.local import PlanError, RunOptions, run_up
+    from photon.cluster.local import PlanError, RunOptions, restart_delay_for, run_up
 
     opts = RunOptions(heartbeat_interval_ms, dead_after_ms, cluster_redirect, cluster_secret,
                       tuple(extra), coordinator, coordinator_prefix)
     given = {"masters": masters, "replicas": replicas, "base_port": base_port, "bind": bind,
              "shards": shards}
     try:
-        sys.exit(run_up(Path(data_dir), given, opts, wait_timeout))
+        sys.exit(run_up(Path(data_dir), given, opts, wait_timeout,
+                        restart_delay=None if no_restart else restart_delay_for(
+                            restart_delay, dead_after_ms)))
     except PlanError as e:
         click.echo(f"photon: {e}", err=True)
         sys.exit(1)

@@ -25,6 +25,8 @@ from typing import Any, TextIO
 
 PLAN_FILE = "cluster.json"
 HTTP_OFFSET = 10000
+YOUNG_DEATH = 30.0  # each further death this soon after a start doubles the restart delay
+MAX_RESTART_DELAY = 60.0
 WILDCARDS = ("0.0.0.0", "::", "*", "")
 DEFAULTS = {"masters": 3, "replicas": 2, "base_port": 7000, "bind": "127.0.0.1", "shards": 16}
 # Set for every node by the plan; passing them after "--" would split the cluster apart.
@@ -300,35 +302,37 @@ class LocalCluster:
         self.opts = opts
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.log_starts: dict[str, int] = {}
+        self.started_at: dict[str, float] = {}
 
     def log_path(self, node_id: str) -> Path:
         return self.data_dir / f"{node_id}.log"
 
     def start(self) -> None:
+        for node in self.plan.nodes:
+            self.spawn(node.id)
+
+    def spawn(self, node_id: str) -> None:
         """Nodes ignore SIGHUP (exec keeps an ignored signal ignored): a closed terminal reaches
         this process, which stops them cleanly, instead of killing them mid-write."""
-        old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        try:
-            self._spawn()
-        finally:
-            signal.signal(signal.SIGHUP, old)
-
-    def _spawn(self) -> None:
         env = dict(os.environ)
         if self.opts.cluster_secret:
             env["PHOTON_CLUSTER_SECRET"] = self.opts.cluster_secret  # not in `ps` output
-        for node in self.plan.nodes:
-            (self.data_dir / node.id).mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "photon", "serve",
-                   *serve_args(self.plan, node, self.data_dir, self.opts)]
-            log = self.log_path(node.id)
-            with open(log, "ab") as f:
+        node = self.plan.node(node_id)
+        (self.data_dir / node.id).mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "photon", "serve",
+               *serve_args(self.plan, node, self.data_dir, self.opts)]
+        old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            with open(self.log_path(node.id), "ab") as f:
                 self.log_starts[node.id] = f.tell()
                 f.write(f"--- photon cluster up {datetime.now():%Y-%m-%d %H:%M:%S}: "
                         f"{' '.join(cmd)}\n".encode())
                 f.flush()
                 self.procs[node.id] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f,
                                                        stderr=subprocess.STDOUT, env=env)
+        finally:
+            signal.signal(signal.SIGHUP, old)
+        self.started_at[node.id] = time.monotonic()
 
     def dead(self) -> list[tuple[str, int]]:
         return [(nid, p.returncode) for nid, p in self.procs.items() if p.poll() is not None]
@@ -488,10 +492,19 @@ def _stop(cluster: LocalCluster, console: Any, sigs: _Signals, timeout: float,
     return not bad
 
 
+def restart_delay_for(given: float | None, dead_after_ms: int | None) -> float:
+    if given is not None:
+        return given
+    from photon.config import BY_NAME
+
+    dead_after = dead_after_ms or BY_NAME["dead_after_ms"].default
+    return max(5.0, 2 * dead_after / 1000)
+
+
 def run_up(data_dir: Path, given: dict[str, Any], opts: RunOptions, wait_timeout: float,
-           stop_timeout: float = 15.0) -> int:
-    """Start, wait for health, show the cluster, then keep it until a signal or a death. The
-    exit code says whether the cluster ran as asked: 0 only when stopped on request."""
+           stop_timeout: float = 15.0, restart_delay: float | None = None) -> int:
+    """Start, wait for health, show the cluster, then keep it until a signal (see ``_keep``).
+    The exit code says whether the cluster ran as asked: 0 only when stopped on request."""
     console, err = make_console(), make_console(stderr=True)
     data_dir = Path(data_dir)
     check_extra(opts.extra)
@@ -510,7 +523,7 @@ def run_up(data_dir: Path, given: dict[str, Any], opts: RunOptions, wait_timeout
     with _Signals() as sigs:
         try:
             cluster.start()
-            return _run(cluster, console, err, sigs, wait_timeout, stop_timeout)
+            return _run(cluster, console, err, sigs, wait_timeout, stop_timeout, restart_delay)
         except BaseException:  # e.g. output to a terminal that was closed
             count = sigs.count
             cluster.stop(stop_timeout, forced=lambda: sigs.count > count)
@@ -518,7 +531,7 @@ def run_up(data_dir: Path, given: dict[str, Any], opts: RunOptions, wait_timeout
 
 
 def _run(cluster: LocalCluster, console: Any, err: Any, sigs: _Signals, wait_timeout: float,
-         stop_timeout: float) -> int:
+         stop_timeout: float, restart_delay: float | None) -> int:
     plan = cluster.plan
     reported: set[str] = set()
     outcome, which = _wait_healthy(cluster, console, sigs, wait_timeout)
@@ -537,17 +550,51 @@ def _run(cluster: LocalCluster, console: Any, err: Any, sigs: _Signals, wait_tim
                       "Connect with:")
         for line in connect_hints(plan, cluster.data_dir):
             console.print(line, markup=False)
-        while not sigs.name and not which:
-            time.sleep(0.2)
-            which = [nid for nid, _ in cluster.dead()]
-        for nid in which:
-            _report_nodes(cluster, err, [nid], _exit_text(cluster.procs[nid].returncode))
+        which = _keep(cluster, console, err, sigs, restart_delay, reported)
     reported.update(which)
     if sigs.name and not which:
         console.print(f"Received {sigs.name}.")
         return 0 if _stop(cluster, console, sigs, stop_timeout, reported) else 1
     _stop(cluster, console, sigs, stop_timeout, reported)
     return 1
+
+
+def _keep(cluster: LocalCluster, console: Any, err: Any, sigs: _Signals,
+          restart_delay: float | None, reported: set[str]) -> list[str]:
+    """Run until a signal. A node that dies is reported and the others carry on (that is what
+    failover is for); it is started again on its data after ``restart_delay`` seconds, long
+    enough for its replicas to have taken over, and a node that keeps dying young waits
+    longer each time. Without restarts, returns once every node is down (their ids)."""
+    seen: set[int] = set()  # pids already reported
+    due: dict[str, float] = {}
+    young_deaths: dict[str, int] = {}
+    while not sigs.name:
+        time.sleep(0.2)
+        now = time.monotonic()
+        for nid, code in cluster.dead():
+            pid = cluster.procs[nid].pid
+            if pid in seen:
+                continue
+            seen.add(pid)
+            reported.add(nid)
+            _report_nodes(cluster, err, [nid], _exit_text(code))
+            if restart_delay is None:
+                err.print(f"  {nid} stays down (--no-restart); the other nodes carry on")
+                continue
+            young = now - cluster.started_at[nid] < YOUNG_DEATH
+            young_deaths[nid] = young_deaths.get(nid, 0) + 1 if young else 0
+            delay = min(MAX_RESTART_DELAY, restart_delay * 2 ** max(0, young_deaths[nid] - 1))
+            due[nid] = now + delay
+            err.print(f"  the other nodes carry on (a master's replicas take over its shards); "
+                      f"restarting {nid} in {delay:g}s")
+        for nid, at in list(due.items()):
+            if now >= at:
+                del due[nid]
+                cluster.spawn(nid)
+                console.print(f"{nid} restarted on its data (pid {cluster.procs[nid].pid})")
+        if restart_delay is None and len(seen) == len(cluster.procs):
+            return list(cluster.procs)
+    return []
 
 
 # --- cluster status --------------------------------------------------------------------------

@@ -124,8 +124,12 @@ def _key_in(shards: tuple[int, int], prefix: str) -> str:
 
 def _nodes(base: int) -> dict[str, dict]:
     """node id -> INFO server, by port, for every node of the plan."""
+    return _nodes_by_id(base, len(IDS))
+
+
+def _nodes_by_id(base: int, count: int) -> dict[str, dict]:
     out = {}
-    for port in range(base, base + len(IDS)):
+    for port in range(base, base + count):
         with redis.Redis(port=port, socket_timeout=10, decode_responses=True) as r:
             assert r.ping()
             info = r.info("server")
@@ -219,7 +223,25 @@ def test_up_status_stop_and_resume(run_up, tmp_path):
 
     victim = int(nodes["master2-r1"]["process_id"])
     os.kill(victim, signal.SIGKILL)
-    assert again.finish() == 1, again.output
+    again.wait_for("restarting master2-r1 in 5s")  # twice dead-after, at least 5s
     assert "master2-r1 was killed by SIGKILL" in again.output
-    assert "Stopped 3 nodes cleanly" in again.output
+    again.wait_for("master2-r1 restarted on its data")
+    back = _wait_answering(base + 3)
+    assert back["node_id"] == "master2-r1" and int(back["process_id"]) != victim
+    run_up.pids.append(int(back["process_id"]))
+    os.kill(again.proc.pid, signal.SIGINT)
+    assert again.finish() == 0, again.output
+    assert "Stopped 4 nodes cleanly" in again.output
     assert _gone(run_up.pids)
+
+
+def _wait_answering(port: int, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with redis.Redis(port=port, socket_timeout=5, decode_responses=True) as r:
+                return r.info("server")
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -143,3 +143,88 @@ def test_bad_coordinator_input_stops_the_start(tmp_path, etcd):
     assert "holds a cluster of 32 shards and this node has 16" in bad.stderr, bad.stderr
     bad = serve("--role", "master", "--coordinator", "etcd://no-such-host.invalid:2379")
     assert bad.returncode == 1 and "resolves" in bad.stderr, bad.stderr
+
+
+def test_cluster_up_on_etcd_survives_a_killed_master(tmp_path, etcd):
+    """What a new user tries: `photon cluster up --coordinator etcd://...`, a client writing
+    through one node, kill -9 of a master: a replica takes its key in etcd, no acknowledged
+    write is lost, and the supervisor restarts the old master, which comes back as a replica."""
+    import os
+    import signal
+    import threading
+
+    import redis
+
+    from tests.integration.test_cluster_cli import Up, _free_base, _nodes_by_id
+
+    base = _free_base(6)
+    prefix = f"/photon/t{uuid.uuid4().hex[:8]}"
+    up = Up("--masters", "2", "--replicas", "2", "--base-port", str(base), "--data-dir",
+            str(tmp_path / "c"), "--heartbeat-interval-ms", "300", "--dead-after-ms", "1500",
+            "--restart-delay", "4", "--coordinator", etcd.url, "--coordinator-prefix", prefix,
+            cwd=tmp_path)
+    try:
+        up.wait_for("Cluster ready")
+        nodes = _nodes_by_id(base, 6)
+        acked: dict[str, str] = {}
+        stop = threading.Event()
+
+        def write() -> None:  # through master2: master1's keys are forwarded
+            with redis.Redis(port=nodes["master2"]["port"], socket_timeout=10) as r:
+                i = 0
+                while not stop.is_set():
+                    try:
+                        if r.set(f"k{i}", f"v{i}"):
+                            acked[f"k{i}"] = f"v{i}"
+                    except redis.RedisError:
+                        pass
+                    i += 1
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            time.sleep(1.0)
+            os.kill(int(nodes["master1"]["process_id"]), signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while etcd_get(etcd, f"{prefix}/groups/0-7/leader") in ("master1", None):
+                assert time.monotonic() < deadline, "no replica took master1's key"
+                time.sleep(0.1)
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            writer.join(15)
+        new = etcd_get(etcd, f"{prefix}/groups/0-7/leader")
+        assert new in ("master1-r1", "master1-r2")
+        assert len(acked) > 20
+        with redis.Redis(port=nodes[new]["port"], socket_timeout=10, decode_responses=True) as r:
+            assert r.info("replication")["role"] == "master"
+        with redis.Redis(port=nodes["master2"]["port"], socket_timeout=10,
+                         decode_responses=True) as r:
+            lost = [k for k, v in acked.items() if r.get(k) != v]
+        assert lost == [], f"{len(lost)} acknowledged writes lost"
+        up.wait_for("master1 restarted on its data")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with redis.Redis(port=nodes["master1"]["port"], socket_timeout=5,
+                                 decode_responses=True) as r:
+                    info = r.info("replication")
+                    if info["role"] == "slave" and info.get("master_link_status") == "up":
+                        key = next(iter(acked))
+                        if r.get(key) == acked[key]:
+                            break
+            except redis.RedisError:
+                pass
+            assert time.monotonic() < deadline, "the old master did not come back as a replica"
+            time.sleep(0.2)
+        os.kill(up.proc.pid, signal.SIGINT)
+        assert up.finish() == 0, up.output
+    finally:
+        up.kill_group()
+
+
+def etcd_get(etcd: EtcdCluster, key: str) -> str | None:
+    out = subprocess.run(["etcdctl", "--endpoints", etcd.url.removeprefix("etcd://"), "get",
+                          "--print-value-only", key], capture_output=True, text=True,
+                         env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}, timeout=10)
+    return out.stdout.strip() or None
