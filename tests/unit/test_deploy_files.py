@@ -436,7 +436,7 @@ def test_dockerfile_builds_the_manifests_image():
 
 def test_conf_readme_is_short_and_matches_the_files():
     text = (CONF / "README.md").read_text()
-    assert len(text.splitlines()) < 80
+    assert len(text.splitlines()) < 100  # 80 before the etcd section
     for needle in ("photon serve --config conf/cluster/master1.toml", "photon@",
                    "kubectl apply -k conf/kubernetes"):
         assert needle in text
