@@ -208,9 +208,8 @@ def test_partitioned_master_stops_taking_writes_then_follows(make, tmp_path, ext
         for i in range(20):
             try:
                 m.set(f"on-old-master:{i}", "x")
-            except redis.RedisError as e:
-                assert "CLUSTERDOWN" in str(e) or "MASTERDOWN" in str(e), e
-                continue
+            except (redis.exceptions.ClusterDownError, redis.exceptions.MasterDownError):
+                continue  # (redis-py takes the error's code off its text)
             assert new.client().get(f"on-old-master:{i}") == b"x", \
                 "the old master acknowledged a write the new master does not have"
             time.sleep(0.05)
@@ -273,9 +272,8 @@ def test_sigstopped_master_does_not_take_writes_as_master_again(make, tmp_path):
         for i in range(20):  # refused, or passed on to the new master: never taken here
             try:
                 m.set(f"after-sigcont:{i}", "x")
-            except redis.RedisError as e:
-                assert "CLUSTERDOWN" in str(e) or "MASTERDOWN" in str(e), e
-                continue
+            except (redis.exceptions.ClusterDownError, redis.exceptions.MasterDownError):
+                continue  # (redis-py takes the error's code off its text)
             assert new.client().get(f"after-sigcont:{i}") == b"x", \
                 "the old master took a write as master after SIGCONT"
         assert wait_role(master, "slave")
