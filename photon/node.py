@@ -53,8 +53,13 @@ class Node(Protocol):
     def promote(self, epoch: int | None = None) -> list[int]:
         """Stop following and take writes (REPLICAOF NO ONE, an election won)."""
 
-    def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool) -> Any:
+    def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool = True) -> Any:
         """The reply of a committed write, or a future giving it once the quorum holds it."""
+
+    @property
+    def quorum_reads(self) -> bool:
+        """Whether reads here wait for the quorum of the writes they could see (a master
+        with a write quorum)."""
 
     def routing_changed(self) -> None:
         """The node table or the shard map changed: place (or drop) the router."""

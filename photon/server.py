@@ -351,6 +351,11 @@ class Server:
     def touch_all(self, db: int | None = None) -> None:
         self.watches.touch_all(db)
 
+    @property
+    def quorum_reads(self) -> bool:
+        master = self.master
+        return master is not None and master.quorum_active
+
     def after_write(self, c: Client, reply: Any, marks: dict[int, int],
                     write: bool = True) -> Any:
         if self.master is None:

@@ -124,7 +124,7 @@ class Failover:
         no replica known cannot have been."""
         node = self.node
         master = node.master
-        if node.config.role != "master" or master is None:
+        if node.role != "master" or master is None:  # (started as one or promoted since)
             return False
         if not self.m.replicas_of(node.node_id):
             return False

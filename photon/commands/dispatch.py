@@ -17,8 +17,9 @@ Redis's error and the later steps do not run.
 8. the call             the command's function, timed and counted
 9. the commit           its writes become one engine write per shard (EXEC commits the whole
                         transaction at its end)
-10. after the write     the quorum wait, WATCH and blocked clients told of the keys written,
-                        slowlog, MONITOR
+10. after the write     the quorum wait (a write's own; for a command that wrote nothing,
+                        the writes of the shards it read), WATCH and blocked clients told of
+                        the keys written, slowlog, MONITOR
 
 A command from a plain client (authenticated, unrestricted, not in MULTI or subscribed) on a
 node with no router, no pause and no quorum to check has nothing to refuse in steps 2-7, so
@@ -186,6 +187,24 @@ def _reject(c: Any, cmd: Command, message: str) -> RedisError:
     return _rejected(c, cmd.name == "exec", message)
 
 
+SEE_EVERY_SHARD = frozenset({"exec", "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall",
+                             "fcall_ro"})  # (scripts may read keys they did not declare)
+
+
+def _read_shards(node: Any, cmd: Command, argv: list[bytes]) -> Any:
+    """The shards whose writes a command that wrote nothing could have seen: its keys'
+    shards; every shard (None) for keyless reads, EXEC and scripts; none for the rest."""
+    if cmd.name in SEE_EVERY_SHARD:
+        return None
+    if not cmd.readonly:
+        return ()
+    positions = cmd.key_positions(argv)
+    if not positions:
+        return None
+    shard_of = node.keyspace.shard_of
+    return {shard_of(argv[i]) for i in positions}
+
+
 def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
     """Steps 8-10: run a command that passed the path, commit its writes, and tell whoever
     waits on them."""
@@ -219,11 +238,22 @@ def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
     node.stats.commands += 1
     if elapsed > node.slowlog.threshold_s:
         node.slowlog.add(c, argv, elapsed * 1e6)
-    if ks.marks and not c.in_exec:
+    if c.in_exec:
+        pass
+    elif ks.marks and not cmd.readonly:
         marks, ks.marks = ks.marks, {}
-        # Anything but a read (writes, EXEC, scripts) waits for its writes' quorum; a read
-        # that deleted an expired key on the way does not.
-        reply = node.after_write(c, reply, marks, not cmd.readonly)
+        reply = node.after_write(c, reply, marks)  # writes, EXEC, scripts: their quorum
+    elif node.quorum_reads:
+        own = None
+        if ks.marks:  # a read that deleted an expired key on the way
+            own, ks.marks = ks.marks, {}
+            node.after_write(c, reply, own, False)
+        shards = _read_shards(node, cmd, argv)
+        if shards != ():
+            reply = node.master.after_read(c, reply, shards, own)
+    elif ks.marks:
+        marks, ks.marks = ks.marks, {}
+        node.after_write(c, reply, marks, False)
     if ks.touched:
         node.keys_touched()
     if node.monitors and not cmd.hidden_from_monitor:

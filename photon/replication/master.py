@@ -11,13 +11,19 @@ Write quorum (``--write-quorum``, the master counting as one; on nodes started w
 * **Timeout after applying.** When enough replicas are connected but fewer than needed
   acknowledge the write within ``--quorum-timeout-ms``, or so many drop off during the wait
   that the quorum can no longer be met, the client gets the same ``-NOQUORUM`` error. The write
-  is *not* undone: it stays applied on the master, is readable there, and is still streamed to
+  is *not* undone: it stays applied on the master, is readable there once the quorum holds it
+  (below), and is still streamed to
   the replicas, which apply it whenever they catch up (or get it through a full sync). So a
   NOQUORUM after the timeout means "not known to be on enough copies", not "not written":
   if the master keeps running the write survives everywhere; if the master is lost before any
   replica got it, a replica promoted in its place does not have it; if some replica got it, it
   survives a failover only when that replica is the one promoted. Clients that need to know
   should re-read the key (or retry an idempotent write) after a NOQUORUM.
+* **Reads wait for the quorum too.** A command that wrote nothing answers only when the
+  quorum holds every write of the shards it read (``after_read``): a value still waiting for
+  its copies could be lost in a failover, and a read that showed it would have seen a write
+  that never happened. With nothing in flight, as in a read-mostly load, a read waits for
+  nothing; after the timeout it gets the same ``-NOQUORUM``.
 * ``WAIT numreplicas timeout`` works as in Redis: it blocks until that many replicas
   acknowledged every write this connection made (per shard offsets), or until the timeout
   (0 = forever), and returns the count; it never fails the writes.
@@ -253,6 +259,9 @@ class Master:
         self.checks_writes = node.config.role != "standalone"
         self.log.leading = True
         self.log.feed = self.feed
+        # Per shard, the offset a quorum is known to hold: what a read may show. What this
+        # node holds when it becomes master counts as held (it won its group's election).
+        self.held = [p.offset for p in self.log.positions]
 
     def close(self) -> None:
         """The node stops being a master: drop the replica links, fail the waits."""
@@ -361,6 +370,8 @@ class Master:
             # position in some older history.
             if shard in online and offset > acked[shard]:
                 acked[shard] = offset
+                if offset > self.held[shard]:
+                    self._raise_held(shard)
         now = time.monotonic()
         link.last_ack = now
         if link.is_online and not link.lag_bytes():
@@ -437,6 +448,40 @@ class Master:
             return RedisError(NOQUORUM)
         return self._wait(dict(marks), needed, reply, False,
                           self.node.config.quorum_timeout_ms / 1000)
+
+    def _raise_held(self, shard: int) -> None:
+        needed = self.node.config.write_quorum - 1
+        if needed <= 0:
+            return
+        acked = sorted((link.acked[shard] for link in self.links.values()
+                        if shard in link.online), reverse=True)
+        if len(acked) >= needed and acked[needed - 1] > self.held[shard]:
+            self.held[shard] = acked[needed - 1]
+
+    def after_read(self, c: "Client", reply: Any, shards: Any,
+                   own: dict[int, int] | None = None) -> Any:
+        """The reply of a command that wrote nothing, or a future giving it once the quorum
+        holds every write of ``shards`` (shard indexes; None for all) this master applied
+        before it. ``own``: the entries of the expired keys it deleted on the way, which it
+        does not wait for (the key reads as gone whether the deletion survives or not)."""
+        positions, held = self.log.positions, self.held
+        marks = {s: positions[s].offset
+                 for s in (range(len(positions)) if shards is None else shards)
+                 if positions[s].offset > held[s]}
+        for s, end in (own or {}).items():
+            entries = self.log.backlogs[s].entries
+            if s in marks and entries and entries[-1][1] == end:
+                if entries[-1][0] > held[s]:
+                    marks[s] = entries[-1][0]
+                else:
+                    del marks[s]
+        if not marks:
+            return reply
+        needed = self.node.config.write_quorum - 1
+        if self.connected_links() < needed:
+            self.node.stats.error(NOQUORUM)
+            return RedisError(NOQUORUM)
+        return self._wait(marks, needed, reply, False, self.node.config.quorum_timeout_ms / 1000)
 
     def wait_command(self, c: "Client", needed: int, timeout_ms: int) -> Any:
         """WAIT numreplicas timeout: how many replicas hold this client's writes."""

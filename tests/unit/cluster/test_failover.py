@@ -115,10 +115,16 @@ def test_a_master_votes_only_for_the_handover_it_agreed_to():
     run(main())
 
 
-def test_a_master_cut_off_from_its_group_refuses_writes_and_reads():
+@pytest.mark.parametrize("started_as", ["master", "replica"])
+def test_a_master_cut_off_from_its_group_refuses_writes_and_reads(started_as):
+    """Whether it started as the master or is a replica promoted since."""
     async def main():
-        s = FakeServer(SHARDS, role="master", write_quorum=1, dead_after_ms=1000,
-                       heartbeat_interval_ms=100)
+        extra = {"master_addr": "127.0.0.1:1"} if started_as == "replica" else {}
+        s = FakeServer(SHARDS, role=started_as, write_quorum=1, dead_after_ms=1000,
+                       heartbeat_interval_ms=100, **extra)
+        if started_as == "replica":
+            s.follow("127.0.0.1", 1)
+            s.promote(2)
         from photon.cluster.state import NodeInfo
         s.cluster.state.nodes["r1"] = NodeInfo("r1", "replica", "127.0.0.1:2", (0, 3),
                                                master_id="unit")

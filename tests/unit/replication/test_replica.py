@@ -163,6 +163,7 @@ def test_counters_follow_the_stream(server):
         client = FakeClient(server)
         client.connection_made(FakeTransport())
         server.role = "master"  # read it directly, without the replica gate
+        server.config.write_quorum = 1  # (nor the quorum a master's reads wait for)
         assert client.send("DBSIZE") == 10
     asyncio.run(main())
 
