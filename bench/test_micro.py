@@ -162,3 +162,36 @@ def test_client_pipeline_16(benchmark, fake_client):
     benchmark.extra_info["requests_per_call"] = 16
     reply = benchmark(run)
     assert reply.count(b"+OK\r\n") == 8
+
+
+# --- the raw stack, for the in-process photon/raw ratio ------------------------------------
+
+@pytest.fixture
+def raw_protocol(tmp_path):
+    """bench/raw_server.py's protocol over 16 LevelDB shards, socketless: what
+    test_client_set/get[leveldb] cost above it is photon's own Python."""
+    from bench.raw_server import RawProtocol, open_dbs
+    from tests.unit.fakes import FakeTransport
+
+    (tmp_path / "raw").mkdir()
+    dbs = open_dbs(tmp_path / "raw")
+    proto = RawProtocol(dbs)
+    proto.connection_made(FakeTransport())
+    yield proto
+    for db in dbs:
+        db.close()
+
+
+def test_raw_set(benchmark, raw_protocol):
+    run = _runner(raw_protocol, [resp(b"SET", b"key:%06d" % i, VALUE) for i in range(KEYS)])
+    benchmark.extra_info["what"] = "SET through the raw stack's data_received (LevelDB)"
+    assert benchmark(run) == b"+OK\r\n"
+
+
+def test_raw_get(benchmark, raw_protocol):
+    fill = _runner(raw_protocol, [resp(b"SET", b"key:%06d" % i, VALUE) for i in range(KEYS)])
+    for _ in range(KEYS):
+        fill()
+    run = _runner(raw_protocol, [resp(b"GET", b"key:%06d" % i) for i in range(KEYS)])
+    benchmark.extra_info["what"] = "GET through the raw stack's data_received (LevelDB)"
+    assert benchmark(run) == b"$32\r\n" + VALUE + b"\r\n"

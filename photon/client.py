@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from photon.commands.dispatch import execute
 from photon.protocol.encoder import encode, encode_error
 from photon.protocol.parser import RequestParser
-from photon.protocol.reply import NO_REPLY
+from photon.protocol.reply import NO_REPLY, OK, LaterReply
+
+_OK = b"+OK\r\n"
 
 if TYPE_CHECKING:
     from photon.node import Node
@@ -53,6 +55,9 @@ class Client(asyncio.Protocol):
         self.closed = False
         self.blocked: asyncio.Future | None = None
         self.backlog: deque[list[bytes]] = deque()
+        # Replies held behind a write's quorum wait, in order: encoded replies and the waits'
+        # futures (None: nothing waits, replies go straight to ``out``).
+        self.waiting: deque[bytes | LaterReply] | None = None
         self.held: list[bytes] = []  # input that arrived while blocked
         self.held_bytes = 0
         self.created = time.time()
@@ -112,7 +117,7 @@ class Client(asyncio.Protocol):
             # After QUIT (or a close) Redis reads no further, so a later error is never sent.
             if self.blocked is None and not self.backlog and not self.closing:
                 self.protocol_error()
-        elif parser.pending > self.server.config.client_query_buffer_limit:
+        elif parser.partial and parser.pending > self.server.config.client_query_buffer_limit:
             self._query_buffer_full()
             return
         if self.out:
@@ -137,15 +142,23 @@ class Client(asyncio.Protocol):
     # --- running commands --------------------------------------------------------------
 
     def run(self, requests: list[list[bytes]] | deque) -> None:
-        out = self.out
+        out = self.out if self.waiting is None else self.waiting
         self.server.keyspace.tick()
         for i, argv in enumerate(requests):
             reply = execute(self, argv)
+            # The commonest replies are encoded here, without a call: a bulk string (GET), +OK
+            # (SET), an integer (HSET, LPUSH, SADD...), a null.
             t = type(reply)
             if t is bytes:
                 out.append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            elif reply is OK:
+                out.append(_OK)
+            elif t is int:
+                out.append(b":%d\r\n" % reply)
             elif reply is NO_REPLY:
                 pass
+            elif t is LaterReply:
+                out = self._later(reply)
             elif isinstance(reply, asyncio.Future):
                 self.block(reply, list(requests)[i + 1:])
                 return
@@ -154,9 +167,48 @@ class Client(asyncio.Protocol):
             if self.closing:
                 return
 
+    def _later(self, fut: LaterReply) -> deque:
+        """A write's reply waits for its quorum, but the write is applied: the next requests
+        run now (and read it), and their replies queue behind this one, as Redis executes a
+        whole pipeline and sends the replies in order. Returns the queue."""
+        waiting = self.waiting
+        if waiting is None:
+            waiting = self.waiting = deque()
+        waiting.append(fut)
+        fut.add_done_callback(self._reply_ready)
+        return waiting
+
+    def _reply_ready(self, fut: LaterReply) -> None:
+        if self.closed or self.waiting is None:
+            return
+        self._release()
+        self.flush()
+
+    def _release(self) -> None:
+        """Move the replies at the head of the queue that are ready into ``out``."""
+        waiting, out = self.waiting, self.out
+        while waiting:
+            head = waiting[0]
+            if type(head) is bytes:
+                out.append(waiting.popleft())
+                continue
+            if not head.done():  # type: ignore[union-attr]
+                return
+            waiting.popleft()
+            if not head.cancelled():  # type: ignore[union-attr]
+                exc = head.exception()  # type: ignore[union-attr]
+                out.append(encode(exc if exc is not None else head.result(),  # type: ignore
+                                  self.resp3))
+        self.waiting = None
+
+    def _reply(self, data: bytes) -> None:
+        """An encoded reply, after any that still wait for their quorum."""
+        (self.out if self.waiting is None else self.waiting).append(data)
+
     def block(self, fut: asyncio.Future, rest: list[list[bytes]]) -> None:
         """Stop running this client's requests until ``fut`` gives the reply (blocking pops,
-        quorum waits); later requests wait in order, as in Redis."""
+        WAIT, a command passed to another node, CLIENT PAUSE); later requests wait in order,
+        as in Redis."""
         self.blocked = fut
         self.backlog.extendleft(reversed(rest))
         fut.add_done_callback(self._unblock)
@@ -169,7 +221,7 @@ class Client(asyncio.Protocol):
             exc = fut.exception()
             reply = exc if exc is not None else fut.result()
             if reply is not NO_REPLY:
-                self.out.append(encode(reply, self.resp3))
+                self._reply(encode(reply, self.resp3))
         while self.backlog and self.blocked is None and not self.closing:
             argv = self.backlog.popleft()
             self.run([argv])
@@ -196,7 +248,7 @@ class Client(asyncio.Protocol):
             if parser.error is not None and self.blocked is None and not self.backlog:
                 self.protocol_error()
             return
-        self.out.append(encode_error(parser.error.message))  # type: ignore[union-attr]
+        self._reply(encode_error(parser.error.message))  # type: ignore[union-attr]
         log.debug("Protocol error from client %s", self.describe())
         self.closing = True
 
@@ -225,16 +277,19 @@ class Client(asyncio.Protocol):
             pending = transport.get_write_buffer_size()
             if (pending or self.soft_limit_since) and server.output_limit_exceeded(self, pending):
                 return
-        if self.closing:
+        if self.closing and self.waiting is None:  # QUIT: after the replies still waiting
             transport.close()
 
     def close(self) -> None:
-        """Close after what was already queued is written."""
+        """Close after what was already queued is written (replies still waiting for their
+        quorum are dropped, as a blocked client's reply is)."""
         self.closing = True
+        self.waiting = None
         self.flush()
 
     def abort(self) -> None:
         self.closing = True
+        self.waiting = None
         self.out.clear()
         if self.transport is not None:
             self.transport.abort()

@@ -104,8 +104,7 @@ class Server:
         self._stopped = False
         self._internal: Client | None = None
         self.shardlog = ShardLog(self.keyspace, config.repl_backlog_size,
-                                 config.role != "standalone")
-        self.keyspace.commit_listener = self.shardlog.record
+                                 config.role != "standalone")  # the keyspace's commit listener
         self.master: Master | None = Master(self)
         self.replica: Replica | None = None
         self.mode = "cluster" if config.cluster_redirect else "standalone"

@@ -211,16 +211,17 @@ def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
     node = c.server
     ks = node.keyspace
     c.last_cmd = cmd
-    if ks.marks and not c.in_exec:
+    in_exec = c.in_exec
+    if ks.marks and not in_exec:
         ks.marks = {}  # offsets of background writes (expiry, a blocked client served)
     ks.reading = cmd.readonly
     start = perf_counter()
     try:
         reply = cmd.handler(c, argv)  # type: ignore[misc]
-        if ks.pending and not c.in_exec:  # a transaction is committed whole, by EXEC
+        if ks.pending and not in_exec:  # a transaction is committed whole, by EXEC
             ks.commit()
     except RedisError as e:
-        if not c.in_exec:
+        if not in_exec:
             ks.commit()
         cmd.failed += 1
         node.stats.error(e.message)
@@ -238,7 +239,7 @@ def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
     node.stats.commands += 1
     if elapsed > node.slowlog.threshold_s:
         node.slowlog.add(c, argv, elapsed * 1e6)
-    if c.in_exec:
+    if in_exec:
         pass
     elif ks.marks and not cmd.readonly:
         marks, ks.marks = ks.marks, {}
@@ -254,8 +255,15 @@ def call(c: Any, cmd: Command, argv: list[bytes]) -> Any:
     elif ks.marks:
         marks, ks.marks = ks.marks, {}
         node.after_write(c, reply, marks, False)
-    if ks.touched:
-        node.keys_touched()
-    if node.monitors and not cmd.hidden_from_monitor:
+    touched = ks.touched
+    if touched:
+        # Only WATCH and blocked clients want the keys a write touched; with neither, the
+        # list is dropped here rather than through two calls that find nobody (~0.3 us of
+        # every write).
+        if node.watches.watchers or node.blocking.by_key:
+            node.keys_touched()
+        else:
+            touched.clear()
+    if node.monitors.clients and not cmd.hidden_from_monitor:
         node.monitors.feed(c, argv)
     return reply

@@ -87,7 +87,8 @@ def prefix_end(prefix: bytes) -> bytes:
 class Meta:
     """A decoded metadata record."""
 
-    __slots__ = ("type", "flags", "expire", "version", "size", "head", "tail", "value")
+    __slots__ = ("type", "flags", "expire", "version", "size", "head", "tail", "value",
+                 "stored")
 
     def __init__(self, type_: int, flags: int = 0, expire: int = 0, version: int = 0,
                  size: int = 0, head: int = 0, tail: int = 0, value: bytes = b"") -> None:
@@ -99,6 +100,7 @@ class Meta:
         self.head = head
         self.tail = tail
         self.value = value
+        self.stored = b""  # the record this was decoded from (b"": made in memory)
 
     def encode(self) -> bytes:
         t = self.type
@@ -115,9 +117,9 @@ class Meta:
         if t == STRING:
             _, flags, expire = _HEAD.unpack_from(raw)
             return cls(t, flags, expire, value=raw[HEAD_SIZE:])
-        if t == LIST:
-            return cls(*_LIST.unpack_from(raw))
-        return cls(*_COLL.unpack_from(raw))
+        meta = cls(*(_LIST if t == LIST else _COLL).unpack_from(raw))
+        meta.stored = raw
+        return meta
 
     def __repr__(self) -> str:
         return (f"Meta(type={self.type}, expire={self.expire}, version={self.version}, "

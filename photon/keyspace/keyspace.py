@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
-from photon.keyspace.encoding import COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, Meta
+from photon.keyspace.encoding import (
+    COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, ZSET, Meta,
+)
 from photon.keyspace.journal import Journal
 from photon.keyspace.slots import SLOTS, shard_mapper
 from photon.storage.engine import Engine
@@ -147,17 +149,17 @@ class Keyspace:
         if not pending:
             return
         self.pending = {}
-        for index, ops in pending.items():
+        if len(pending) == 1:  # most commands write one shard: no journal, no loops
+            ((index, ops),) = pending.items()
             shard = self.shards[index]
-            if shard.dirty_dbs:
-                for db in shard.dirty_dbs:
-                    ops[enc.counters_key(db)] = _COUNTS.pack(shard.keys[db], shard.expires[db])
-                shard.dirty_dbs.clear()
-            if self.commit_listener is not None:
-                position = self.commit_listener(index, ops)
-                if position is not None:
-                    ops[POSITION_KEY] = position
-        journal = self.journal if len(pending) > 1 else None
+            if shard.dirty_dbs or self.commit_listener is not None:
+                self._seal(index, ops)
+            shard.engine.write(ops)
+            self.written_shards.add(index)
+            return
+        for index, ops in pending.items():
+            self._seal(index, ops)
+        journal = self.journal
         if journal is not None:
             journal.begin(pending)
         for index, ops in pending.items():
@@ -165,6 +167,20 @@ class Keyspace:
             self.written_shards.add(index)
         if journal is not None:
             journal.end()
+
+    def _seal(self, index: int, ops: dict[bytes, bytes | None]) -> None:
+        """Complete a shard's share of a commit: its changed key counts and, on a replicated
+        node, its new replication position join the batch (written together, so a crash
+        keeps both or neither)."""
+        shard = self.shards[index]
+        if shard.dirty_dbs:
+            for db in shard.dirty_dbs:
+                ops[enc.counters_key(db)] = _COUNTS.pack(shard.keys[db], shard.expires[db])
+            shard.dirty_dbs.clear()
+        if self.commit_listener is not None:
+            position = self.commit_listener(index, ops)
+            if position is not None:
+                ops[POSITION_KEY] = position
 
     def rollback(self) -> None:
         """Forget the overlay after a command failed half-way, and re-read the counts."""
@@ -360,7 +376,8 @@ class Keyspace:
     def get_string(self, db: int, key: bytes) -> bytes | None:
         shard = self.shard_of(key)
         mk = self._mprefix[db] + key
-        raw = self.rget(shard, mk)
+        # rget inlined: outside a transaction the overlay is empty here (GET's hot path)
+        raw = self.rget(shard, mk) if self.pending else self.engines[shard].get(mk)
         if raw is None:
             if self.reading:
                 self.misses += 1
@@ -393,7 +410,9 @@ class Keyspace:
         """SET semantics: replaces a key of any type; its TTL goes unless keep_ttl."""
         shard = self.shard_of(key)
         mk = self._mprefix[db] + key
-        old_raw = self.rget(shard, mk)
+        pending = self.pending
+        # rget and rput inlined for the common case, an empty overlay (SET's hot path)
+        old_raw = self.rget(shard, mk) if pending else self.engines[shard].get(mk)
         if old_raw is None:
             s = self.shards[shard]
             s.keys[db] += 1
@@ -405,7 +424,11 @@ class Keyspace:
             self.touched.append((db, key))
             return
         if old_raw[0] == STRING and not expire and old_raw[2:10] == _NO_EXPIRY:
-            self.rput(shard, mk, _HEAD.pack(STRING, flags, 0) + value)  # plain overwrite
+            raw = _HEAD.pack(STRING, flags, 0) + value  # a plain overwrite
+            if pending:
+                self.rput(shard, mk, raw)
+            else:
+                self.pending = {shard: {mk: raw}}
             self.touched.append((db, key))
             return
         old = Meta.decode(old_raw)
@@ -576,7 +599,8 @@ class Collection:
         self.old = old
         self.shard = ks.shard_of(key)
         self.prefix = enc.sub_prefix(db, key, meta.version)
-        self.zprefix = enc.zscore_prefix(db, key, meta.version)
+        # only sorted sets have a score index
+        self.zprefix = enc.zscore_prefix(db, key, meta.version) if meta.type == ZSET else b""
 
     @classmethod
     def open(cls, ks: Keyspace, db: int, key: bytes, type_: int) -> "Collection | None":
@@ -649,15 +673,25 @@ class Collection:
             yield k[n:]
 
     def save(self) -> None:
-        """Write the metadata; an emptied collection is deleted, a new empty one not created."""
+        """Write the metadata; an emptied collection is deleted, a new empty one not created.
+        Metadata that did not change (HSET of an existing field, ZADD of a new score) is not
+        rewritten: the key is only noted as touched, and the commit is one record, not a
+        batch of two (HSET overwriting a field: about 2 us less in-process)."""
         ks = self.ks
-        if self.meta.size <= 0:
+        meta = self.meta
+        if meta.size <= 0:
             if self.old is not None:
                 ks.delete(self.db, self.key)
             return
-        ks.put(self.db, self.key, self.meta, self.old)
-        self.old = Meta(self.meta.type, self.meta.flags, self.meta.expire, self.meta.version,
-                        self.meta.size, self.meta.head, self.meta.tail)
+        raw = meta.encode()
+        old = self.old
+        if old is not None and raw == old.stored:
+            ks.touch(self.db, self.key)
+            return
+        ks._put(self.db, self.key, self.shard, raw, meta.expire, old)
+        self.old = old = Meta(meta.type, meta.flags, meta.expire, meta.version, meta.size,
+                              meta.head, meta.tail)
+        old.stored = raw
 
     def touch(self) -> None:
         """A field changed but the size did not: WATCH and blocked clients still hear of it."""

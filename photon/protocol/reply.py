@@ -2,6 +2,8 @@
 plain values cannot say (status lines, verbatim text, sets, pushes, the RESP2 null array)."""
 from __future__ import annotations
 
+import asyncio
+
 
 class Status(bytes):
     """A simple string (``+OK``)."""
@@ -35,6 +37,15 @@ class Double(float):
 
 class Raw(bytes):
     """Bytes that are already RESP-encoded (a relayed reply)."""
+
+    __slots__ = ()
+
+
+class LaterReply(asyncio.Future):
+    """A reply that comes later while the connection goes on: a write's quorum wait (the
+    write is applied). The client runs its next requests and sends their replies after this
+    one; any other future a command returns (a blocking pop, WAIT, a forwarded command) holds
+    the client's later requests until it is done."""
 
     __slots__ = ()
 

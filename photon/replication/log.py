@@ -28,11 +28,36 @@ class ShardLog:
             recorded |= pos is not None
             self.positions.append(pos or Position(node_replid))
         self.backlogs = [Backlog(backlog_size) for _ in self.positions]
+        self._active = self._leading = False
         # Entries are recorded once the node is part of a replicated group; a standalone node
         # that never had a replica skips the work (its first replica does a full sync).
         self.active = recorded or replicated
         self.leading = True  # this node's commits are the shards' history (it is a master)
         self.feed: Feed | None = None  # the master's links, told of each new entry
+
+    # The keyspace calls its commit listener on every commit; ``record`` is installed only
+    # while it has something to do (active and leading), so a standalone node's commits skip
+    # a Python call that would return None (about 0.15 us of a SET).
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = value
+        self._listen()
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    @leading.setter
+    def leading(self, value: bool) -> None:
+        self._leading = value
+        self._listen()
+
+    def _listen(self) -> None:
+        self.keyspace.commit_listener = self.record if self._active and self._leading else None
 
     @property
     def replid(self) -> bytes:
@@ -51,7 +76,7 @@ class ShardLog:
     def record(self, shard: int, ops: dict[bytes, bytes | None]) -> bytes | None:
         """The keyspace's commit listener: the shard's share of a commit becomes an entry; the
         returned position is written in the same batch."""
-        if not self.active or not self.leading:
+        if not self._active or not self._leading:
             return None
         pos = self.positions[shard]
         blob = encode_ops(ops)

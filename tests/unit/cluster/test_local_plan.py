@@ -193,7 +193,11 @@ def test_a_taken_port_is_named_with_its_node():
         if port + 10000 > 65535:
             pytest.skip("ephemeral port too high for this layout")
         plan = make_plan(1, 1, base_port=port - 1)
-        assert taken_ports(plan) == [f"{port} (RESP of master1-r1)"]
+        taken = taken_ports(plan)
+        others = [t for t in taken if not t.startswith(f"{port} ")]
+        if others:  # a port of the layout other than ours is in use on this busy machine
+            pytest.skip(f"also taken: {others}")
+        assert taken == [f"{port} (RESP of master1-r1)"]
 
 
 # --- status ----------------------------------------------------------------------------------

@@ -118,13 +118,63 @@ def test_write_answered_once_a_replica_acknowledges():
         c = server.new_client()
         c.send("SET", "a", "1")
         assert bytes(c.transport.data) == b""  # waiting for the quorum
-        assert c.blocked is not None
+        assert c.waiting is not None and c.blocked is None  # later commands may run
         ack(server, rc)
         await settle()
         assert bytes(c.transport.data) == b"+OK\r\n"
         # a read after it goes straight through
         assert c.send("GET", "a") == b"1"
         assert c.send("WAIT", "1", "0") == 1
+    run(main())
+
+
+def _pipeline(*commands: tuple[str, ...]) -> bytes:
+    return b"".join(b"*%d\r\n" % len(cmd) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a.encode())
+                                                    for a in cmd) for cmd in commands)
+
+
+def test_pipelined_writes_run_while_earlier_ones_wait_for_their_quorum():
+    """Redis executes a whole pipeline and only the replies wait: every write of the pipeline
+    is applied (and streamed) before the first quorum ack, a read in it sees the earlier
+    writes, and the replies leave in order once each write's copies are there."""
+    async def main():
+        server = FakeServer(SHARDS, role="master")
+        rc = attach(server)
+        c = server.new_client()
+        c.data_received(_pipeline(("SET", "a", "1"), ("INCR", "n"), ("GET", "a"),
+                                  ("INCR", "n"), ("SET", "b", "2")))
+        assert bytes(c.transport.data) == b""  # the first reply waits, so all do
+        assert c.blocked is None
+        assert server.keyspace.get_string(0, b"n") == b"2"  # every command ran
+        assert server.keyspace.get_string(0, b"b") == b"2"
+        ack(server, rc)
+        await settle()
+        assert replies(c.transport.data) == [b"OK", 1, b"1", 2, b"OK"]
+        assert c.waiting is None
+    run(main())
+
+
+def test_pipelined_quorum_replies_keep_their_order_with_timeouts_wait_and_quit():
+    async def main():
+        server = FakeServer(SHARDS, role="master", quorum_timeout_ms=50)
+        rc = attach(server)
+        c = server.new_client()
+        # WAIT holds the commands after it (Redis blocks the client), and counts the
+        # pipeline's earlier writes; PING after it runs once WAIT returned
+        c.data_received(_pipeline(("SET", "a", "1"), ("WAIT", "1", "0"), ("PING",)))
+        assert c.blocked is not None
+        ack(server, rc)
+        await settle()
+        assert replies(c.transport.data) == [b"OK", 1, b"PONG"]
+        # no ack: the first write times out (NOQUORUM, still applied), and so does the read
+        # that would show it; QUIT closes only after all of them left
+        c.transport.data.clear()
+        c.data_received(_pipeline(("SET", "x", "1"), ("GET", "x"), ("QUIT",)))
+        assert not c.transport.closed
+        await asyncio.sleep(0.1)
+        assert [str(r) if isinstance(r, hiredis.ReplyError) else r
+                for r in replies(c.transport.data)] == [NOQUORUM, NOQUORUM, b"OK"]
+        assert c.transport.closed
     run(main())
 
 
@@ -251,7 +301,7 @@ def test_background_writes_do_not_make_reads_wait():
         server.keyspace.marks[0] = 10**9  # as a blocked client served in the background
         c.transport.data.clear()
         assert c.send("GET", "a") is None  # expired: deleted on the way, answered at once
-        assert c.blocked is None
+        assert c.blocked is None and c.waiting is None
         assert str(c.send("DBSIZE")) == NOQUORUM  # the deletion is not on enough copies
     run(main())
 
