@@ -1,4 +1,4 @@
-"""Coordination on etcd (docs/architecture.md, "Coordination on etcd"), as Patroni keeps a
+"""Coordination on etcd (docs/architecture.md, "Coordination"), as Patroni keeps a
 PostgreSQL cluster's leader in etcd: the source of truth is a store built for consensus, and
 PhotonDB adds no consensus of its own in this mode.
 
