@@ -13,8 +13,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class EchoServer:
-    """Sends back every byte it gets, then closes its side after the peer's EOF."""
+class ThreadedServer:
+    """Accepts on a free port and serves each connection in a thread with ``serve``."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -30,19 +30,25 @@ class EchoServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
-    @staticmethod
-    def _echo(conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class EchoServer(ThreadedServer):
+    """Sends back every byte it gets, then closes its side after the peer's EOF."""
+
+    def serve(self, conn: socket.socket) -> None:
         with conn:
             try:
                 while data := conn.recv(1 << 16):
                     conn.sendall(data)
             except OSError:
                 pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def start_redis(tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tests.faults.history import (
 from tests.faults.linearizability import check_all
 from tests.faults.nemesis import Nemesis, kill, paused, wait_until
 from tests.faults.proxy import Proxy
-from tests.unit.faults.servers import free_port, start_redis
+from tests.unit.faults.servers import ThreadedServer, free_port, start_redis
 
 KEYS = ("h0", "h1", "h2")
 
@@ -99,26 +98,14 @@ def test_read_only_replica_refusals_are_definite(tmp_path, redis_addr):
     assert check_all(history, {k: None for k in KEYS}).ok
 
 
-class ErrorServer:
+class ErrorServer(ThreadedServer):
     """Answers every command with one fixed RESP error, so codes need no real server."""
 
     def __init__(self, error: bytes) -> None:
         self.error = error
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.address = self.sock.getsockname()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buf = b""
         with conn:
             try:
@@ -149,9 +136,6 @@ class ErrorServer:
             args.append(rest[:size])
             rest = rest[size + 2:]
         return args, rest
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.mark.parametrize("reply, definite, outcome", [
