@@ -11,14 +11,14 @@ Write quorum (``--write-quorum``, the master counting as one; on nodes started w
 * **Timeout after applying.** When enough replicas are connected but fewer than needed
   acknowledge the write within ``--quorum-timeout-ms``, or so many drop off during the wait
   that the quorum can no longer be met, the client gets the same ``-NOQUORUM`` error. The write
-  is *not* undone: it stays applied on the master, is readable there once the quorum holds it
-  (below), and is still streamed to
-  the replicas, which apply it whenever they catch up (or get it through a full sync). So a
-  NOQUORUM after the timeout means "not known to be on enough copies", not "not written":
-  if the master keeps running the write survives everywhere; if the master is lost before any
-  replica got it, a replica promoted in its place does not have it; if some replica got it, it
-  survives a failover only when that replica is the one promoted. Clients that need to know
-  should re-read the key (or retry an idempotent write) after a NOQUORUM.
+  is *not* undone: it stays applied on the master (readable there once the quorum holds it,
+  below) and is still streamed to the replicas, which apply it whenever they catch up (or get
+  it through a full sync). So a NOQUORUM after the timeout means "not known to be on enough
+  copies", not "not written": if the master keeps running the write survives everywhere; if
+  the master is lost before any replica got it, a replica promoted in its place does not have
+  it; if some replica got it, it survives a failover only when that replica is the one
+  promoted. Clients that need to know should re-read the key (or retry an idempotent write)
+  after a NOQUORUM.
 * **Reads wait for the quorum too.** A command that wrote nothing answers only when the
   quorum holds every write of the shards it read (``after_read``): a value still waiting for
   its copies could be lost in a failover, and a read that showed it would have seen a write
