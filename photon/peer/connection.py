@@ -175,6 +175,22 @@ class PeerPool:
         self._opening: asyncio.Task | None = None
         self.closed = False
 
+    def ready(self) -> PeerConnection | None:
+        """A shared connection to send on now, without waiting, when ``_pick`` would not
+        open one (the common case of a forwarded command)."""
+        if self.closed:
+            return None
+        idle = None
+        live = 0
+        for c in self.shared:
+            if not c.closed:
+                live += 1
+                if idle is None or c.pending < idle.pending:
+                    idle = c
+        if idle is not None and (idle.pending == 0 or live >= self.size):
+            return idle
+        return None
+
     async def _pick(self) -> PeerConnection:
         live = [c for c in self.shared if not c.closed]
         self.shared = live

@@ -36,6 +36,18 @@ def encode_commands(commands: list[list[bytes]]) -> bytes:
     return b"".join(encode_request(*argv) for argv in commands)
 
 
+def settle(out: asyncio.Future, f: asyncio.Future) -> None:
+    """Give ``out`` the outcome of ``f`` (a done callback's chaining)."""
+    if out.done():
+        return
+    if f.cancelled():
+        out.cancel()
+    elif f.exception() is not None:
+        out.set_exception(f.exception())  # type: ignore[arg-type]
+    else:
+        out.set_result(f.result())
+
+
 class Forwarder:
     def __init__(self, node: Any) -> None:
         self.node = node
@@ -75,8 +87,43 @@ class Forwarder:
                 resp3: bool | None = None) -> asyncio.Future:
         """Run the commands at addr for ``c``; the future gives the last one's reply, encoded
         for the client (or for ``resp3`` when given)."""
-        return asyncio.get_running_loop().create_task(
-            self._forward(c, addr, commands, blocking, marks or {}, down, resp3))
+        loop = asyncio.get_running_loop()
+        pool = self.pools.get(addr)
+        conn = pool.ready() if pool is not None and not blocking else None
+        if conn is None:
+            return loop.create_task(
+                self._forward(c, addr, commands, blocking, marks or {}, down, resp3))
+        # The common case, a link already open: callbacks instead of a task and wait_for
+        # (about a fifth of a forwarded GET's CPU on the forwarding node).
+        out = loop.create_future()
+        started = time.monotonic()
+        sent = conn.call_raw(self.request(c, commands, marks or {}, resp3))
+        timer = loop.call_later(self._patience(), sent.cancel)
+
+        def done(f: asyncio.Future) -> None:
+            timer.cancel()
+            if out.done():
+                return
+            if f.cancelled() or f.exception() is not None:
+                self.failures += 1
+                out.set_result(RedisError(LINK_LOST))
+                return
+            reply = f.result()
+            if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("MOVED "):
+                then = loop.create_task(self._forward(c, addr, commands, blocking, marks or {},
+                                                      down, resp3))
+                then.add_done_callback(lambda t: settle(out, t))
+                return
+            self.forwarded += 1
+            self.seconds += time.monotonic() - started
+            result = self.relay_now(c, reply)
+            if isinstance(result, asyncio.Future):
+                result.add_done_callback(lambda t: settle(out, t))
+            else:
+                out.set_result(result)
+
+        sent.add_done_callback(done)
+        return out
 
     async def _forward(self, c: Any, addr: str, commands: list[list[bytes]], blocking: bool,
                        marks: dict[int, int], down: str, resp3: bool | None) -> Any:
@@ -115,25 +162,34 @@ class Forwarder:
         return RedisError(down)
 
     async def relay(self, c: Any, reply: Any) -> Any:
+        result = self.relay_now(c, reply)
+        return await result if isinstance(result, asyncio.Future) else result
+
+    def relay_now(self, c: Any, reply: Any) -> Any:
         """The client's reply from a PHOTON.FWD answer: [its reply encoded for the client,
-        the offsets its writes reached]."""
+        the offsets its writes reached]; a future when this replica must first apply those
+        writes itself (so the client reads them here)."""
         if isinstance(reply, hiredis.ReplyError):
             return RedisError(str(reply))
         encoded, flat = reply[0], reply[1]
-        marks = dict(zip(flat[::2], flat[1::2]))
-        if marks:
+        if flat:
+            marks = dict(zip(flat[::2], flat[1::2]))
             for shard, offset in marks.items():
                 if offset > c.repl_marks.get(shard, -1):
                     c.repl_marks[shard] = offset
             replica = self.node.replica
             if replica is not None and all(s in self.node.cluster.served_shards()
                                            for s in marks) and not replica.applied(marks):
-                timeout = self.node.config.quorum_timeout_ms / 1000
-                try:
-                    await asyncio.wait_for(asyncio.shield(replica.wait_applied(marks)), timeout)
-                except asyncio.TimeoutError:
-                    pass
+                return asyncio.ensure_future(self._applied(replica, marks, Raw(encoded)))
         return Raw(encoded)
+
+    async def _applied(self, replica: Any, marks: dict[int, int], reply: Any) -> Any:
+        timeout = self.node.config.quorum_timeout_ms / 1000
+        try:
+            await asyncio.wait_for(asyncio.shield(replica.wait_applied(marks)), timeout)
+        except asyncio.TimeoutError:
+            pass
+        return reply
 
 
 class Pin:

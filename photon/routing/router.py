@@ -36,7 +36,7 @@ from photon.keyspace.slots import key_slot
 from photon.protocol.encoder import encode_request
 from photon.protocol.reply import NULL_ARRAY
 from photon.routing import split
-from photon.routing.forward import MASTERDOWN, Forwarder, Pin
+from photon.routing.forward import MASTERDOWN, Forwarder, Pin, settle
 
 CLUSTERDOWN_UNSERVED = "CLUSTERDOWN Hash slot not served"
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
@@ -214,8 +214,7 @@ class Router:
         if node.config.role == "standalone" or c.in_failover_wait:
             return sent
 
-        async def wait() -> Any:
-            reply = await sent
+        async def wait(reply: Any) -> Any:
             config = node.config
             deadline = asyncio.get_running_loop().time() + (
                 3 * config.dead_after_ms + config.quorum_timeout_ms) / 1000
@@ -230,7 +229,17 @@ class Router:
                 finally:
                     c.in_failover_wait = False
             return reply
-        return asyncio.ensure_future(wait())
+
+        out = asyncio.get_running_loop().create_future()
+
+        def done(f: asyncio.Future) -> None:
+            reply = None if f.cancelled() or f.exception() else f.result()
+            if isinstance(reply, RedisError) and reply.message == MASTERDOWN:
+                asyncio.ensure_future(wait(reply)).add_done_callback(lambda t: settle(out, t))
+            else:
+                settle(out, f)
+        sent.add_done_callback(done)
+        return out
 
     def _must_forward_reads(self, c: Any) -> bool:
         node = self.node
