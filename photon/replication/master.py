@@ -229,7 +229,7 @@ class ReplicaLink:
 
 
 class QuorumWait:
-    __slots__ = ("marks", "needed", "future", "timer", "reply", "count_only", "deadline")
+    __slots__ = ("marks", "needed", "future", "timer", "reply", "count_only", "deadline", "end")
 
     def __init__(self, marks: dict[int, int], needed: int, future: asyncio.Future, reply: Any,
                  count_only: bool) -> None:
@@ -240,6 +240,7 @@ class QuorumWait:
         self.count_only = count_only
         self.timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
+        self.end = 0  # a write to one shard: the offset it waits for
 
 
 class Master:
@@ -331,6 +332,8 @@ class Master:
                 link.send(m)
             link.online.add(shard)
             link.acked[shard] = offset
+            if offset > self.held[shard]:
+                self._raise_held(shard)
         counters = self.node.info_counters
         if partial:
             counters["sync_partial_ok"] = counters.get("sync_partial_ok", 0) + 1
@@ -423,7 +426,12 @@ class Master:
         return sum(1 for link in self.links.values() if link.is_online)
 
     def connected_links(self) -> int:
-        return sum(1 for link in self.links.values() if not link.closed)
+        n = 0
+        for link in self.links.values():
+            c = link.client
+            if not (c.closed or c.closing):
+                n += 1
+        return n
 
     def precheck(self, c: "Client", cmd: Any) -> str | None:
         """Step 7 of the command path for a write (or EXEC): refuse it, before anything is
@@ -449,8 +457,9 @@ class Master:
         if not write or not self.quorum_active:
             return reply
         needed = self.node.config.write_quorum - 1
-        if self.acked_by(marks) >= needed:
+        if needed <= 0:
             return reply
+        # (no replica holds the write yet: its entries are sent after this command)
         if self.connected_links() < needed:  # replicas dropped since the precheck (EXEC...)
             self.node.stats.error(NOQUORUM)
             return RedisError(NOQUORUM)
@@ -508,7 +517,7 @@ class Master:
         w = QuorumWait(marks, needed, fut, reply, count_only)
         self.waiters[w] = None
         if not count_only and len(marks) == 1:
-            (shard,) = marks
+            ((shard, w.end),) = marks.items()
             queue = self._by_shard.get(shard)
             if queue is None:
                 queue = self._by_shard[shard] = deque()
@@ -523,8 +532,14 @@ class Master:
                 self._deadlines.append(w)
                 if self._sweeper is None:
                     self._sweeper = loop.call_at(w.deadline, self._sweep)
-        fut.add_done_callback(lambda _: self._forget(w))
+        if count_only:  # (a write's wait is forgotten where it completes, see _complete)
+            fut.add_done_callback(lambda _: self._forget(w))
         return fut
+
+    def _complete(self, w: QuorumWait, result: Any) -> None:
+        w.future.set_result(result)
+        if not w.count_only:
+            self._forget(w)
 
     def _forget(self, w: QuorumWait) -> None:
         """A wait is done (met, timed out, failed): it leaves the general lists; a shard
@@ -544,6 +559,8 @@ class Master:
             w = deadlines.popleft()
             if not w.future.done():
                 self._expire(w)
+            else:
+                self._forget(w)  # (done by someone else: a client gone cancelled it)
         if deadlines:
             self._sweeper = loop.call_at(deadlines[0].deadline, self._sweep)
 
@@ -554,7 +571,7 @@ class Master:
             w.future.set_result(self.acked_by(w.marks))
         else:
             self.node.stats.error(NOQUORUM)
-            w.future.set_result(RedisError(NOQUORUM))
+            self._complete(w, RedisError(NOQUORUM))
 
     def _fail_hopeless(self) -> None:
         """Replicas dropped: quorum waits that can no longer be met fail now, not at their
@@ -565,15 +582,22 @@ class Master:
                 self._expire(w)
 
     def check_waiters(self) -> None:
-        """Complete the waits that enough replicas now hold."""
+        """Complete the waits that enough replicas now hold. A write to one shard waits
+        for the quorum's offset ``held`` to reach its own (unless the quorum setting changed
+        since it began)."""
+        held = self.held
+        needed = self.node.config.write_quorum - 1
         for shard, queue in list(self._by_shard.items()):
+            quorum_at = held[shard]
             while queue:
                 w = queue[0]
                 if not w.future.done():
-                    count = self.acked_by(w.marks)
-                    if count < w.needed:
+                    if w.needed == needed:
+                        if w.end > quorum_at:
+                            break
+                    elif self.acked_by(w.marks) < w.needed:
                         break
-                    w.future.set_result(w.reply)
+                    self._complete(w, w.reply)
                 queue.popleft()
             if not queue:
                 del self._by_shard[shard]
@@ -582,4 +606,4 @@ class Master:
                 continue
             count = self.acked_by(w.marks)
             if count >= w.needed:
-                w.future.set_result(count if w.count_only else w.reply)
+                self._complete(w, count if w.count_only else w.reply)

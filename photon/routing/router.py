@@ -44,6 +44,10 @@ READONLY = "READONLY You can't write against a read only replica."
 SCRIPT_NON_LOCAL = "ERR Script attempted to access a non local key in a cluster node"
 _SCRIPTS = ("eval", "evalsha", "fcall")
 _UNPIN = ("unwatch", "discard", "reset")
+# Commands the router may have to do something about even when this node's group owns
+# every shard (a master with replicas): everything else runs here at once.
+_NOT_PLAIN = split.FANOUT | {"publish", "spublish", "ssubscribe", "sunsubscribe", "watch",
+                             *_UNPIN}
 
 
 class Router:
@@ -54,6 +58,7 @@ class Router:
         self._version = -1
         self.owners: list[str | None] = []  # shard -> owning group (None: unserved)
         self.my_group: str | None = None
+        self.whole = False  # this node's group owns every shard
 
     def close(self) -> None:
         self.forwarder.close()
@@ -80,6 +85,7 @@ class Router:
                 owners = [my if o == node.node_id else o for o in owners]
             self.my_group = my
             self.owners = owners
+            self.whole = my is not None and all(o == my for o in owners)
 
     # --- the step ----------------------------------------------------------------------------
 
@@ -95,6 +101,9 @@ class Router:
                 return FENCED
         self._refresh()
         name = cmd.name
+        if (self.whole and node.replica is None and c.multi is None and not self.pins
+                and name not in _NOT_PLAIN):
+            return None
         if c.multi is not None:
             return self._in_multi(c, cmd, argv)
         if c.id in self.pins and name in _UNPIN:
