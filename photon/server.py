@@ -20,7 +20,7 @@ import photon.cluster.commands  # noqa: F401
 import photon.commands  # noqa: F401
 import photon.scripting.commands  # noqa: F401
 import photon.security.commands  # noqa: F401
-from photon import __version__
+from photon import __version__, compiled
 from photon.client import Client
 from photon.cluster.membership import Membership
 from photon.commands.blocking import Blocking
@@ -179,6 +179,7 @@ class Server:
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
                  len(self.keyspace.engines), Path(self.config.data_dir).resolve() / self.node_id)
+        log.info("Core: %s (%s)", compiled.build, compiled.reason)
 
     async def _start_tls(self) -> None:
         """Listen on --tls-port on every bind address; TLS clients are ordinary clients
