@@ -1,8 +1,11 @@
 # C types for photon/commands/dispatch.py when compiled (photon/compiled.py); the .py is the
 # pure-Python module and needs nothing from here.
 import cython
+from photon.client cimport Client
 from photon.keyspace.keyspace cimport Keyspace
 
 
+cpdef execute(Client c, argv)
+
 @cython.locals(ks=Keyspace)
-cpdef call(c, cmd, argv)
+cpdef call(Client c, cmd, argv)
