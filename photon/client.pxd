@@ -2,12 +2,13 @@
 # module and needs nothing from here. Every field its __init__ sets is a C struct field (typed
 # where all assignments give that type); __dict__ takes any other attribute.
 import cython
+from photon.nodestate cimport NodeState
 from photon.protocol.parser cimport RequestParser
 
 cdef class Client:
     cdef dict __dict__
     cdef object __weakref__
-    cdef public object server
+    cdef public NodeState server
     cdef public object id
     cdef public object db
     cdef public object name

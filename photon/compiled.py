@@ -39,6 +39,7 @@ MODULES: tuple[str, ...] = (
     "photon.commands.dispatch",
     "photon.commands.strings",
     "photon.keyspace.keyspace",
+    "photon.nodestate",
 )
 
 MANIFEST = "compiled.json"  # written by the build beside this file: {module: sha256 of its .py}

@@ -32,6 +32,7 @@ from photon.config import Settings, parse_addr, parse_shard_range
 from photon.durability import Durability
 from photon.keyspace import maintenance
 from photon.keyspace.keyspace import Keyspace
+from photon.nodestate import NodeState
 from photon.replication.log import ShardLog
 from photon.replication.master import Master
 from photon.replication.replica import Replica
@@ -61,7 +62,7 @@ def resolve_node_id(config: Settings) -> str:
     return node_id
 
 
-class Server:
+class Server(NodeState):
     """A running node (implements photon.node.Node). Every attribute is made here."""
 
     def __init__(self, config: Settings, engines: list[Engine] | None = None,

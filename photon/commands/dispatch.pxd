@@ -3,9 +3,11 @@
 import cython
 from photon.client cimport Client
 from photon.keyspace.keyspace cimport Keyspace
+from photon.nodestate cimport NodeState
 
 
+@cython.locals(node=NodeState)
 cpdef execute(Client c, argv)
 
-@cython.locals(ks=Keyspace)
+@cython.locals(ks=Keyspace, node=NodeState)
 cpdef call(Client c, cmd, argv)
