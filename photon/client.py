@@ -24,7 +24,10 @@ log = logging.getLogger("photon.client")
 _ids = itertools.count(1)
 
 
-class Client(asyncio.Protocol):
+class Client:
+    """An asyncio protocol (duck-typed: no asyncio.Protocol base, so that the compiled core can
+    make it an extension type with its hot fields in C, photon/client.pxd)."""
+
     def __init__(self, server: "Node", tls: bool = False) -> None:
         self.server = server
         self.id = next(_ids)
@@ -132,6 +135,9 @@ class Client(asyncio.Protocol):
         if self.blocked is not None and not self.blocked.done():
             self.blocked.cancel()
         self.server.client_disconnected(self)
+
+    def eof_received(self) -> bool | None:
+        return None  # asyncio.Protocol's: the transport closes itself
 
     def pause_writing(self) -> None:
         pass

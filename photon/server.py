@@ -20,7 +20,7 @@ import photon.cluster.commands  # noqa: F401
 import photon.commands  # noqa: F401
 import photon.scripting.commands  # noqa: F401
 import photon.security.commands  # noqa: F401
-from photon import __version__
+from photon import __version__, compiled
 from photon.client import Client
 from photon.cluster.membership import Membership
 from photon.commands.blocking import Blocking
@@ -32,6 +32,7 @@ from photon.config import Settings, parse_addr, parse_shard_range
 from photon.durability import Durability
 from photon.keyspace import maintenance
 from photon.keyspace.keyspace import Keyspace
+from photon.nodestate import NodeState
 from photon.replication.log import ShardLog
 from photon.replication.master import Master
 from photon.replication.replica import Replica
@@ -61,7 +62,7 @@ def resolve_node_id(config: Settings) -> str:
     return node_id
 
 
-class Server:
+class Server(NodeState):
     """A running node (implements photon.node.Node). Every attribute is made here."""
 
     def __init__(self, config: Settings, engines: list[Engine] | None = None,
@@ -179,6 +180,7 @@ class Server:
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
                  len(self.keyspace.engines), Path(self.config.data_dir).resolve() / self.node_id)
+        log.info("Core: %s (%s)", compiled.build, compiled.reason)
 
     async def _start_tls(self) -> None:
         """Listen on --tls-port on every bind address; TLS clients are ordinary clients

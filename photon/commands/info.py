@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from photon import REDIS_VERSION, __version__
+from photon import REDIS_VERSION, __version__, compiled
 from photon.commands.table import all_commands
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def _server(s: "Node") -> list[tuple[str, Any]]:
         ("config_file", s.config.config or ""),
         ("io_threads_active", 0),
         ("photon_version", __version__),
+        ("photon_build", compiled.build),  # the compiled core or the pure-Python modules
         ("python_version", platform.python_version()),
         ("node_id", s.node_id),
         ("shards", len(s.keyspace.engines)),

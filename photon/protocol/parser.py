@@ -21,7 +21,8 @@ UNAUTH_BULK_MAX = 16384
 ARG_OVERHEAD = 48  # memory an argument costs beyond its bytes, counted in the query buffer
 # An array header with six or more digits: hiredis would allocate the whole list up front,
 # so such input goes to the Python reader, which checks the count and allocates nothing.
-# Only needed when photon.protocol.guard cannot cap hiredis's readers (GUARDED is False).
+# Only needed when photon.protocol.guard cannot cap hiredis's readers (GUARDED is False): such
+# input skips hiredis.
 _BIG_ARRAY = re.compile(rb"[*~>%|]-?[0-9]{6}")
 
 
@@ -90,7 +91,8 @@ class RequestParser:
         requests before it are still returned, as Redis runs them before replying the error."""
         if self.error is not None:
             return []
-        if not self._buf and not self._left and not self.auth_required and data[:1] == b"*":
+        if (not self._buf and not self._left and not self.auth_required and data[:1] == b"*"
+                and (GUARDED or _BIG_ARRAY.search(data) is None)):
             reader = self._reader
             reader.feed(data)
             gets = reader.gets
@@ -222,18 +224,3 @@ class RequestParser:
 
 def _authenticates(requests: list[list[bytes]]) -> bool:
     return any(r[0].lower() in (b"auth", b"hello") for r in requests)
-
-
-if not GUARDED:
-    _hiredis_feed = RequestParser.feed
-
-    def _screened_feed(self: RequestParser, data: bytes) -> list[list[bytes]]:
-        """Requests that may hold a huge aggregate header skip hiredis."""
-        if self.error is None and _BIG_ARRAY.search(data) is not None:
-            self._buf += data
-            return self._parse()
-        return _hiredis_feed(self, data)
-
-    RequestParser.feed = _screened_feed  # type: ignore[method-assign]
-
-

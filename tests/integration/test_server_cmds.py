@@ -60,6 +60,16 @@ def test_monitor_client_sees_nothing_of_its_own_and_leaves_with_reset(photon):
     mon.close()
 
 
+def test_info_server_says_which_core_runs(photon_factory):
+    """photon_build: the compiled core when it was built, the pure-Python modules otherwise
+    or with PHOTON_NO_EXTENSIONS=1 (photon/compiled.py)."""
+    from photon import compiled
+    default = photon_factory().client().info("server")
+    assert default["photon_build"] == compiled.build  # this process and the node alike
+    pure = photon_factory(env={"PHOTON_NO_EXTENSIONS": "1"}).client().info("server")
+    assert pure["photon_build"] == "pure"
+
+
 def test_info_identifies_redis_7_0_15_and_photon(photon):
     for protocol in (2, 3):
         r = photon.client(protocol=protocol)

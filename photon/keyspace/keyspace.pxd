@@ -1,0 +1,43 @@
+# C types for photon/keyspace/keyspace.py when compiled (photon/compiled.py); the .py is the
+# pure-Python module and needs nothing from here. Attributes are C struct fields: typed where
+# every assignment (here and elsewhere) gives that type, objects otherwise; __dict__ keeps the
+# instances open to other attributes, as a plain class is.
+import cython
+
+
+cdef class Shard:
+    cdef public object index
+    cdef public object engine
+    cdef public list keys
+    cdef public list expires
+    cdef public set dirty_dbs
+
+
+cdef class Keyspace:
+    cdef dict __dict__
+    cdef public object databases
+    cdef public object journal
+    cdef public object layout
+    cdef public list shards
+    cdef public list engines
+    cdef public object shard_of
+    cdef public list _mprefix
+    cdef public dict pending
+    cdef public list touched
+    cdef public object expire_deletes
+    cdef public object commit_listener
+    cdef public dict _replicated
+    cdef public dict marks
+    cdef public set written_shards
+    cdef public object _version
+    cdef public object clock_ms
+    cdef public object expired
+    cdef public object hits
+    cdef public object misses
+    cdef public object reading
+
+    @cython.locals(shard=Shard)
+    cpdef commit(self)
+
+    @cython.locals(s=Shard, pending=dict)
+    cpdef set_string(self, db, key, value, expire=*, keep_ttl=*, flags=*)
