@@ -1,0 +1,142 @@
+"""Instructions per request, counted by valgrind (callgrind): a figure that does not move with
+the machine's load, for comparing two commits or the compiled and pure cores.
+
+    python bench/instructions.py [--tests SET,GET,"SET -P16"] [--server photon|raw] [--pure]
+
+Drives a real photon node in this process (or the raw stack's protocol, ``--server raw``)
+through ``data_received`` with a transport that drops the replies: no sockets, so what is
+counted is the user-space work of parsing, the command path, the keyspace, LevelDB and reply
+encoding, not the kernel's. Each test runs under callgrind twice, with 1000 and 3000 requests
+on distinct keys, and the difference over 2000 is the figure, so start-up does not count.
+``--pure`` sets PHOTON_NO_EXTENSIONS=1. Needs valgrind; about a minute per test.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def resp(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+# name -> (request for a key, requests per read)
+TESTS = {
+    "SET": (lambda k: resp(b"SET", k, b"xxx"), 1),
+    "GET": (lambda k: resp(b"GET", k), 1),
+    "SET -P16": (lambda k: resp(b"SET", k, b"xxx"), 16),
+    "GET -P16": (lambda k: resp(b"GET", k), 16),
+    "HSET": (lambda k: resp(b"HSET", b"h" + k[-3:], b"f" + k, b"v"), 1),
+    "LPUSH": (lambda k: resp(b"LPUSH", b"mylist", b"xxx"), 1),
+    "ZADD": (lambda k: resp(b"ZADD", b"z" + k[-2:], k[-5:], k), 1),
+}
+RAW_TESTS = ("SET", "GET", "SET -P16", "GET -P16")
+
+
+class NullTransport:
+    def write(self, data: bytes) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def reads(test: str, n: int) -> list[bytes]:
+    make, pipeline = TESTS[test]
+    requests = [make(b"key:%012d" % i) for i in range(n)]
+    return [b"".join(requests[i:i + pipeline]) for i in range(0, n, pipeline)]
+
+
+async def drive_photon(test: str, n: int) -> None:
+    from photon import config as cfg
+    from photon.client import Client
+    from photon.server import Server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(cfg.load({"port": "0", "http_port": "0", "data_dir": tmp + "/node"}))
+        await server.start()
+        try:
+            client = Client(server)
+            client.connection_made(NullTransport())  # type: ignore[arg-type]
+            for data in reads(test, n):
+                client.data_received(data)
+        finally:
+            await server.stop()
+
+
+def drive_raw(test: str, n: int) -> None:
+    from bench.raw_server import RawProtocol, open_dbs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        protocol = RawProtocol(open_dbs(Path(tmp)))
+        protocol.connection_made(NullTransport())  # type: ignore[arg-type]
+        for data in reads(test, n):
+            protocol.data_received(data)
+
+
+def count(server: str, test: str, n: int, env: dict[str, str]) -> int:
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+         __file__, "--drive", server, test, str(n)],
+        capture_output=True, text=True, env=env, cwd=str(ROOT))
+    m = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or m is None:
+        raise RuntimeError(f"callgrind run failed: {proc.stderr[-500:]}")
+    return int(m.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tests", default="SET,GET,SET -P16")
+    ap.add_argument("--server", choices=("photon", "raw"), default="photon")
+    ap.add_argument("--pure", action="store_true", help="PHOTON_NO_EXTENSIONS=1")
+    ap.add_argument("--drive", nargs=3, metavar=("SERVER", "TEST", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.drive:
+        server, test, n = args.drive
+        if server == "raw":
+            drive_raw(test, int(n))
+        else:
+            asyncio.run(drive_photon(test, int(n)))
+        return 0
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if args.pure:
+        env["PHOTON_NO_EXTENSIONS"] = "1"
+    core = subprocess.run([sys.executable, "-c", "import photon.compiled as c; print(c.build)"],
+                          capture_output=True, text=True, env=env, cwd=str(ROOT)).stdout.strip()
+    label = "raw stack" if args.server == "raw" else f"photon ({core} core)"
+    print(f"instructions per request, {label}, callgrind, in-process, no sockets")
+    # one plain run first: .pyc files written inside the counted runs would skew them
+    subprocess.run([sys.executable, __file__, "--drive", args.server, "GET", "10"], env=env,
+                   cwd=str(ROOT), check=True)
+    for test in args.tests.split(","):
+        if args.server == "raw" and test not in RAW_TESTS:
+            continue
+        small, big = count(args.server, test, 1000, env), count(args.server, test, 3000, env)
+        print(f"  {test:<10} {(big - small) / 2000:>9,.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
