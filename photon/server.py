@@ -180,7 +180,9 @@ class Server(NodeState):
         log.info("PhotonDB %s (Redis %s compatible) node %s ready: RESP on %s:%d, %d shards, "
                  "data in %s", __version__, "7.0.15", self.node_id, self.config.bind, self.port,
                  len(self.keyspace.engines), Path(self.config.data_dir).resolve() / self.node_id)
-        log.info("Core: %s (%s)", compiled.build, compiled.reason)
+        # pip hides a build's output, so a core that could not be built is said here
+        (log.info if compiled.build == "compiled" or compiled.disabled_by_env() else
+         log.warning)("Core: %s (%s)", compiled.build, compiled.reason)
 
     async def _start_tls(self) -> None:
         """Listen on --tls-port on every bind address; TLS clients are ordinary clients
