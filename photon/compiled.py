@@ -40,6 +40,7 @@ MODULES: tuple[str, ...] = (
     "photon.commands.dispatch",
     "photon.commands.strings",
     "photon.keyspace.keyspace",
+    "photon.keyspace.slots",
     "photon.nodestate",
     "photon.stats",
 )

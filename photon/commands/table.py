@@ -22,8 +22,8 @@ class Command:
 
     def __init__(self, name: str, handler: Handler | None, arity: int, flags: frozenset[str],
                  first_key: int = 0, last_key: int = 0, step: int = 0,
-                 keys_fn: KeysFn | None = None, parent: "Command | None" = None,
-                 subcommands: dict[bytes, "Command"] | None = None, calls: int = 0,
+                 keys_fn: KeysFn | None = None, parent: Command | None = None,
+                 subcommands: dict[bytes, Command] | None = None, calls: int = 0,
                  seconds: float = 0.0, rejected: int = 0, failed: int = 0) -> None:
         self.name = name  # 'get', or 'client|list' for a subcommand
         self.handler = handler
@@ -61,7 +61,8 @@ class Command:
             return "..."
         _in_repr.add(key)
         try:
-            return "Command(%s)" % ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
+            fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
+            return f"Command({fields})"
         finally:
             _in_repr.discard(key)
 
