@@ -36,10 +36,13 @@ MODULES: tuple[str, ...] = (
     "photon.protocol.parser",
     "photon.protocol.encoder",
     "photon.client",
+    "photon.commands.table",
     "photon.commands.dispatch",
     "photon.commands.strings",
     "photon.keyspace.keyspace",
+    "photon.keyspace.slots",
     "photon.nodestate",
+    "photon.stats",
 )
 
 MANIFEST = "compiled.json"  # written by the build beside this file: {module: sha256 of its .py}

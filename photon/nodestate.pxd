@@ -1,5 +1,7 @@
 # C types for photon/nodestate.py when compiled (photon/compiled.py): the node's fields that
-# every request reads are C struct fields; __dict__ takes all the others.
+# every request reads are C struct fields; __dict__ takes all the others. stats and slowlog are
+# typed (photon/stats.pxd), so the compiled modules update their counters in C.
+from photon.stats cimport SlowLog, Stats
 
 cdef class NodeState:
     cdef dict __dict__
@@ -7,8 +9,8 @@ cdef class NodeState:
     cdef public object config
     cdef public object keyspace
     cdef public object durability
-    cdef public object stats
-    cdef public object slowlog
+    cdef public Stats stats
+    cdef public SlowLog slowlog
     cdef public object watches
     cdef public object monitors
     cdef public object pause

@@ -6,6 +6,19 @@ dictionary lookup. It imports nothing of the project.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class NodeState:
-    """Fields are set by the subclass's ``__init__``."""
+    """Fields are set by the subclass's ``__init__``. The two questions the command path asks
+    the node after every command are answered here, so that the compiled core runs them."""
+
+    @property
+    def quorum_reads(self) -> bool:
+        master = self.master
+        return master is not None and master.quorum_active
+
+    def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool = True) -> Any:
+        if self.master is None:
+            return reply
+        return self.master.after_write(c, reply, marks, write)

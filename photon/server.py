@@ -354,17 +354,6 @@ class Server(NodeState):
     def touch_all(self, db: int | None = None) -> None:
         self.watches.touch_all(db)
 
-    @property
-    def quorum_reads(self) -> bool:
-        master = self.master
-        return master is not None and master.quorum_active
-
-    def after_write(self, c: Client, reply: Any, marks: dict[int, int],
-                    write: bool = True) -> Any:
-        if self.master is None:
-            return reply
-        return self.master.after_write(c, reply, marks, write)
-
     def apply_setting(self, name: str, text: str) -> None:
         """CONFIG SET: store the new value and make it take effect now."""
         self.config.set(name, text)

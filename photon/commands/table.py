@@ -7,7 +7,6 @@ so a command body only deals with its own arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from photon.commands import reference
@@ -16,25 +15,31 @@ Handler = Callable[[Any, list[bytes]], Any]
 KeysFn = Callable[[list[bytes]], list[int]]
 
 
-@dataclass(eq=False)
 class Command:
-    name: str  # 'get', or 'client|list' for a subcommand
-    handler: Handler | None
-    arity: int
-    flags: frozenset[str]
-    first_key: int = 0
-    last_key: int = 0
-    step: int = 0
-    keys_fn: KeysFn | None = None
-    parent: "Command | None" = None
-    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
-    calls: int = 0
-    seconds: float = 0.0
-    rejected: int = 0
-    failed: int = 0
+    """One command or subcommand of the table, with its counters (COMMAND, INFO
+    commandstats). A plain class, not a dataclass: the compiled core makes it an extension
+    type (``table.pxd``) whose fields the command path reads as C struct fields."""
 
-    def __post_init__(self) -> None:
-        f = self.flags
+    def __init__(self, name: str, handler: Handler | None, arity: int, flags: frozenset[str],
+                 first_key: int = 0, last_key: int = 0, step: int = 0,
+                 keys_fn: KeysFn | None = None, parent: Command | None = None,
+                 subcommands: dict[bytes, Command] | None = None, calls: int = 0,
+                 seconds: float = 0.0, rejected: int = 0, failed: int = 0) -> None:
+        self.name = name  # 'get', or 'client|list' for a subcommand
+        self.handler = handler
+        self.arity = arity
+        self.flags = flags
+        self.first_key = first_key
+        self.last_key = last_key
+        self.step = step
+        self.keys_fn = keys_fn
+        self.parent = parent
+        self.subcommands = {} if subcommands is None else subcommands
+        self.calls = calls
+        self.seconds = seconds
+        self.rejected = rejected
+        self.failed = failed
+        f = flags
         self.write = "write" in f
         self.readonly = "readonly" in f
         self.admin = "admin" in f
@@ -48,7 +53,18 @@ class Command:
         self.allow_busy = "allow_busy" in f
         self.hidden_from_monitor = self.admin or "skip_monitor" in f
         # node-to-node commands: with a cluster secret, only proven peers may send them
-        self.internal = self.name.startswith("photon.") and self.name != "photon.auth"
+        self.internal = name.startswith("photon.") and name != "photon.auth"
+
+    def __repr__(self) -> str:  # as a dataclass's: a parent's repr shows its subcommands'
+        key = id(self)
+        if key in _in_repr:
+            return "..."
+        _in_repr.add(key)
+        try:
+            fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
+            return f"Command({fields})"
+        finally:
+            _in_repr.discard(key)
 
     @property
     def display(self) -> str:
@@ -74,6 +90,9 @@ class Command:
             sub.reset_stats()
 
 
+_FIELDS = ("name", "handler", "arity", "flags", "first_key", "last_key", "step", "keys_fn",
+           "parent", "subcommands", "calls", "seconds", "rejected", "failed")
+_in_repr: set[int] = set()
 COMMANDS: dict[bytes, Command] = {}
 
 
