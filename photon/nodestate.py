@@ -2,7 +2,8 @@
 
 A plain class here; the compiled core (photon/compiled.py) makes it an extension type whose
 hot fields are C struct fields (``nodestate.pxd``), so the compiled modules read them without a
-dictionary lookup. It imports nothing of the project.
+dictionary lookup. The pure module imports nothing of the project (compiled, its types import
+``photon.stats``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class NodeState:
     @property
     def quorum_reads(self) -> bool:
         master = self.master
-        return master is not None and master.quorum_active
+        # (checks_writes first: False on a standalone node, which never needs a quorum)
+        return master is not None and master.checks_writes and master.quorum_active
 
     def after_write(self, c: Any, reply: Any, marks: dict[int, int], write: bool = True) -> Any:
         if self.master is None:
