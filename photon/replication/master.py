@@ -419,7 +419,7 @@ class Master:
 
     @property
     def quorum_active(self) -> bool:
-        return (self.node.config.role != "standalone" and self.node.role == "master"
+        return (self.checks_writes and self.node.role == "master"
                 and self.node.config.write_quorum > 1)
 
     def online_links(self) -> int:
@@ -428,8 +428,7 @@ class Master:
     def connected_links(self) -> int:
         n = 0
         for link in self.links.values():
-            c = link.client
-            if not (c.closed or c.closing):
+            if not link.closed:
                 n += 1
         return n
 
@@ -459,12 +458,17 @@ class Master:
         needed = self.node.config.write_quorum - 1
         if needed <= 0:
             return reply
-        # (no replica holds the write yet: its entries are sent after this command)
-        if self.connected_links() < needed:  # replicas dropped since the precheck (EXEC...)
+        # (no replica holds the write yet: its entries are sent after this command; replicas
+        # may have dropped since the precheck: EXEC...)
+        return self._quorum_wait(dict(marks), needed, reply)
+
+    def _quorum_wait(self, marks: dict[int, int], needed: int, reply: Any) -> Any:
+        """The reply once ``needed`` replicas hold ``marks``, or NOQUORUM now when fewer are
+        connected."""
+        if self.connected_links() < needed:
             self.node.stats.error(NOQUORUM)
             return RedisError(NOQUORUM)
-        return self._wait(dict(marks), needed, reply, False,
-                          self.node.config.quorum_timeout_ms / 1000)
+        return self._wait(marks, needed, reply, False, self.node.config.quorum_timeout_ms / 1000)
 
     def _raise_held(self, shard: int) -> None:
         needed = self.node.config.write_quorum - 1
@@ -494,11 +498,7 @@ class Master:
                     del marks[s]
         if not marks:
             return reply
-        needed = self.node.config.write_quorum - 1
-        if self.connected_links() < needed:
-            self.node.stats.error(NOQUORUM)
-            return RedisError(NOQUORUM)
-        return self._wait(marks, needed, reply, False, self.node.config.quorum_timeout_ms / 1000)
+        return self._quorum_wait(marks, self.node.config.write_quorum - 1, reply)
 
     def wait_command(self, c: "Client", needed: int, timeout_ms: int) -> Any:
         """WAIT numreplicas timeout: how many replicas hold this client's writes."""
