@@ -55,16 +55,8 @@ class Command:
         # node-to-node commands: with a cluster secret, only proven peers may send them
         self.internal = name.startswith("photon.") and name != "photon.auth"
 
-    def __repr__(self) -> str:  # as a dataclass's: a parent's repr shows its subcommands'
-        key = id(self)
-        if key in _in_repr:
-            return "..."
-        _in_repr.add(key)
-        try:
-            fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
-            return f"Command({fields})"
-        finally:
-            _in_repr.discard(key)
+    def __repr__(self) -> str:
+        return f"Command({self.name!r}, arity={self.arity}, flags={sorted(self.flags)})"
 
     @property
     def display(self) -> str:
@@ -90,9 +82,6 @@ class Command:
             sub.reset_stats()
 
 
-_FIELDS = ("name", "handler", "arity", "flags", "first_key", "last_key", "step", "keys_fn",
-           "parent", "subcommands", "calls", "seconds", "rejected", "failed")
-_in_repr: set[int] = set()
 COMMANDS: dict[bytes, Command] = {}
 
 
