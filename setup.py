@@ -25,6 +25,7 @@ DIRECTIVES = {
     "binding": False,
     "embedsignature": False,
     "always_allow_keywords": True,
+    "warn.unreachable": False,  # the pure-Python branches of `if cython.compiled:`
 }
 
 

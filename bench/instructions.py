@@ -6,8 +6,11 @@ the machine's load, for comparing two commits or the compiled and pure cores.
 Drives a real photon node in this process (or the raw stack's protocol, ``--server raw``)
 through ``data_received`` with a transport that drops the replies: no sockets, so what is
 counted is the user-space work of parsing, the command path, the keyspace, LevelDB and reply
-encoding, not the kernel's. Each test runs under callgrind twice, with 1000 and 3000 requests
-on distinct keys, and the difference over 2000 is the figure, so start-up does not count.
+encoding, not the kernel's. Each test runs under callgrind twice, with 1000 and 3000 requests,
+and the difference over 2000 is the figure, so start-up does not count; the same runs with a
+protocol that ignores its input are subtracted, so building the requests does not count
+either. SET and GET cycle over 500 keys set first (overwrites and hits, as in
+compare_redis.py, which preloads its keys); "SET new" writes a new key every time.
 ``--pure`` sets PHOTON_NO_EXTENSIONS=1. Needs valgrind; about a minute per test.
 """
 from __future__ import annotations
@@ -29,17 +32,26 @@ def resp(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
 
 
-# name -> (request for a key, requests per read)
+# name -> (request for the i-th request, requests per read). SET and GET use keys that exist,
+# as after compare_redis.py's preload (an overwrite, a hit); "SET new" writes a new key each time.
+PRELOADED = 500  # keys set before the counted requests
+
+
+def key(i: int) -> bytes:
+    return b"key:%012d" % (i % PRELOADED)
+
+
 TESTS = {
-    "SET": (lambda k: resp(b"SET", k, b"xxx"), 1),
-    "GET": (lambda k: resp(b"GET", k), 1),
-    "SET -P16": (lambda k: resp(b"SET", k, b"xxx"), 16),
-    "GET -P16": (lambda k: resp(b"GET", k), 16),
-    "HSET": (lambda k: resp(b"HSET", b"h" + k[-3:], b"f" + k, b"v"), 1),
-    "LPUSH": (lambda k: resp(b"LPUSH", b"mylist", b"xxx"), 1),
-    "ZADD": (lambda k: resp(b"ZADD", b"z" + k[-2:], k[-5:], k), 1),
+    "SET": (lambda i: resp(b"SET", key(i), b"xxx"), 1),
+    "GET": (lambda i: resp(b"GET", key(i)), 1),
+    "SET -P16": (lambda i: resp(b"SET", key(i), b"xxx"), 16),
+    "GET -P16": (lambda i: resp(b"GET", key(i)), 16),
+    "SET new": (lambda i: resp(b"SET", b"new:%012d" % i, b"xxx"), 1),
+    "HSET": (lambda i: resp(b"HSET", b"h%03d" % (i % 1000), b"f%012d" % i, b"v"), 1),
+    "LPUSH": (lambda i: resp(b"LPUSH", b"mylist", b"xxx"), 1),
+    "ZADD": (lambda i: resp(b"ZADD", b"z%02d" % (i % 100), b"%d" % (i % 100000), key(i)), 1),
 }
-RAW_TESTS = ("SET", "GET", "SET -P16", "GET -P16")
+RAW_TESTS = ("SET", "GET", "SET -P16", "GET -P16", "SET new")
 
 
 class NullTransport:
@@ -63,9 +75,11 @@ class NullTransport:
 
 
 def reads(test: str, n: int) -> list[bytes]:
+    """The preload's requests (one per read), then the test's."""
     make, pipeline = TESTS[test]
-    requests = [make(b"key:%012d" % i) for i in range(n)]
-    return [b"".join(requests[i:i + pipeline]) for i in range(0, n, pipeline)]
+    requests = [make(i) for i in range(n)]
+    return ([resp(b"SET", key(i), b"xxx") for i in range(PRELOADED)]
+            + [b"".join(requests[i:i + pipeline]) for i in range(0, n, pipeline)])
 
 
 async def drive_photon(test: str, n: int) -> None:
@@ -95,6 +109,13 @@ def drive_raw(test: str, n: int) -> None:
             protocol.data_received(data)
 
 
+def drive_null(test: str, n: int) -> None:
+    """The baseline: the same requests built and handed to nothing."""
+    sink = NullTransport()
+    for data in reads(test, n):
+        sink.write(data)
+
+
 def count(server: str, test: str, n: int, env: dict[str, str]) -> int:
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
@@ -117,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         server, test, n = args.drive
         if server == "raw":
             drive_raw(test, int(n))
+        elif server == "null":
+            drive_null(test, int(n))
         else:
             asyncio.run(drive_photon(test, int(n)))
         return 0
@@ -133,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     for test in args.tests.split(","):
         if args.server == "raw" and test not in RAW_TESTS:
             continue
-        small, big = count(args.server, test, 1000, env), count(args.server, test, 3000, env)
-        print(f"  {test:<10} {(big - small) / 2000:>9,.0f}", flush=True)
+        per_request = [
+            (count(server, test, 3000, env) - count(server, test, 1000, env)) / 2000
+            for server in (args.server, "null")]
+        print(f"  {test:<10} {per_request[0] - per_request[1]:>9,.0f}", flush=True)
     return 0
 
 

@@ -4,6 +4,7 @@
 import cython
 from photon.nodestate cimport NodeState
 from photon.protocol.parser cimport RequestParser
+from photon.protocol.encoder cimport bulk
 
 cdef class Client:
     cdef dict __dict__

@@ -11,7 +11,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from photon.commands.dispatch import execute
-from photon.protocol.encoder import encode, encode_error
+from photon.protocol.encoder import bulk, encode, encode_error
 from photon.protocol.parser import RequestParser
 from photon.protocol.reply import NO_REPLY, OK, LaterReply
 
@@ -156,7 +156,7 @@ class Client:
             # (SET), an integer (HSET, LPUSH, SADD...), a null.
             t = type(reply)
             if t is bytes:
-                out.append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+                out.append(bulk(reply))
             elif reply is OK:
                 out.append(_OK)
             elif t is int:

@@ -41,6 +41,7 @@ MODULES: tuple[str, ...] = (
     "photon.commands.strings",
     "photon.keyspace.keyspace",
     "photon.keyspace.slots",
+    "photon.storage.leveldb",
     "photon.nodestate",
     "photon.stats",
 )

@@ -1,13 +1,14 @@
 # C types for photon/nodestate.py when compiled (photon/compiled.py): the node's fields that
 # every request reads are C struct fields; __dict__ takes all the others. stats and slowlog are
 # typed (photon/stats.pxd), so the compiled modules update their counters in C.
+from photon.keyspace.keyspace cimport Keyspace
 from photon.stats cimport SlowLog, Stats
 
 cdef class NodeState:
     cdef dict __dict__
     cdef object __weakref__
     cdef public object config
-    cdef public object keyspace
+    cdef public Keyspace keyspace
     cdef public object durability
     cdef public Stats stats
     cdef public SlowLog slowlog

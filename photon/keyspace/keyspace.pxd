@@ -3,6 +3,17 @@
 # every assignment (here and elsewhere) gives that type, objects otherwise; __dict__ keeps the
 # instances open to other attributes, as a plain class is.
 import cython
+from photon.keyspace.slots cimport shard_index
+from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
+
+from libc.string cimport memcmp
+
+cdef bytes _NO_EXPIRY
+
+cdef bint _no_expiry(bytes raw) except -1
+
+@cython.locals(head=cython.Py_ssize_t)
+cdef bytes _string_value(bytes raw)
 
 
 cdef class Shard:
@@ -21,6 +32,7 @@ cdef class Keyspace:
     cdef public list shards
     cdef public list engines
     cdef public object shard_of
+    cdef public int shift
     cdef public list _mprefix
     cdef public dict pending
     cdef public list touched
@@ -36,8 +48,14 @@ cdef class Keyspace:
     cdef public object misses
     cdef public object reading
 
+    @cython.locals(now=timespec, ms=cython.longlong)
+    cpdef tick(self)
+
     @cython.locals(shard=Shard)
     cpdef commit(self)
 
-    @cython.locals(s=Shard, pending=dict)
+    @cython.locals(shard=cython.int, raw=bytes)
+    cpdef get_string(self, db, key)
+
+    @cython.locals(s=Shard, pending=dict, old_raw=bytes)
     cpdef set_string(self, db, key, value, expire=*, keep_ttl=*, flags=*)

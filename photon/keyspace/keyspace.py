@@ -13,13 +13,18 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 
+try:
+    import cython
+except ImportError:
+    from photon.util import cython_shim as cython
+
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import (
     COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, ZSET, Meta,
 )
 from photon.keyspace.journal import Journal
-from photon.keyspace.slots import SLOTS, shard_mapper
+from photon.keyspace.slots import SLOTS, shard_index, shard_mapper, shard_shift
 from photon.storage.engine import Engine
 from photon.storage.layout import Layout, MemoryLayout
 
@@ -27,6 +32,22 @@ _COUNTS = struct.Struct(">qq")
 _HEAD = struct.Struct(">BBQ")
 _MISSING = object()
 _NO_EXPIRY = bytes(8)
+
+
+def _no_expiry(raw: bytes) -> bool:
+    """Whether a metadata record's expiry field is 0 (compiled: without slicing)."""
+    if cython.compiled:
+        return memcmp(cython.cast(cython.p_char, raw) + 2, cython.cast(cython.p_char, _NO_EXPIRY),
+                      8) == 0
+    return raw[2:10] == _NO_EXPIRY
+
+
+def _string_value(raw: bytes) -> bytes:
+    """A string's value: its record after the header (compiled: one copy, no slice object)."""
+    if cython.compiled:
+        head = HEAD_SIZE
+        return cython.cast(cython.p_char, raw)[head:len(raw)]
+    return raw[HEAD_SIZE:]
 
 
 class Shard:
@@ -62,6 +83,7 @@ class Keyspace:
         self.shards = [Shard(i, e, databases) for i, e in enumerate(engines)]
         self.engines = engines
         self.shard_of = shard_mapper(len(engines))
+        self.shift = shard_shift(len(engines))  # shard_index(key, shift) is shard_of(key)
         self._mprefix = [bytes((db, enc.META)) for db in range(databases)]
         self.pending: dict[int, dict[bytes, bytes | None]] = {}
         self.touched: list[tuple[int, bytes]] = []
@@ -101,7 +123,12 @@ class Keyspace:
 
     def tick(self) -> int:
         """Refresh the clock commands use; one reading per command, as Redis's mstime."""
-        self.clock_ms = ms = int(time.time() * 1000)
+        if cython.compiled:
+            clock_gettime(CLOCK_REALTIME, cython.address(now))
+            ms = now.tv_sec * 1000 + now.tv_nsec // 1000000
+        else:
+            ms = int(time.time() * 1000)
+        self.clock_ms = ms
         return ms
 
     def new_version(self) -> int:
@@ -275,13 +302,13 @@ class Keyspace:
     # --- metadata ----------------------------------------------------------------------
 
     def raw_meta(self, db: int, key: bytes) -> tuple[int, bytes, bytes | None]:
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         return shard, mk, self.rget(shard, mk)
 
     def lookup(self, db: int, key: bytes) -> Meta | None:
         """The live metadata of a key, or None; an expired key is deleted on the way."""
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
@@ -311,7 +338,7 @@ class Keyspace:
 
     def put(self, db: int, key: bytes, meta: Meta, old: Meta | None) -> None:
         """Write a key's metadata; ``old`` is what the record held (expired or not)."""
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         self._put(db, key, shard, meta.encode(), meta.expire, old)
 
     def _put(self, db: int, key: bytes, shard: int, raw: bytes, expire: int,
@@ -344,7 +371,7 @@ class Keyspace:
 
     def delete(self, db: int, key: bytes) -> bool:
         """DEL: True when a live key was removed."""
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         raw = self.rget(shard, mk)
         if raw is None:
@@ -374,7 +401,7 @@ class Keyspace:
     # --- strings -----------------------------------------------------------------------
 
     def get_string(self, db: int, key: bytes) -> bytes | None:
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         # rget inlined: outside a transaction the overlay is empty here (GET's hot path)
         raw = self.rget(shard, mk) if self.pending else self.engines[shard].get(mk)
@@ -390,13 +417,13 @@ class Keyspace:
             if self.reading:
                 self.misses += 1
             return None
-        if raw[2:10] != b"\0\0\0\0\0\0\0\0" and self._expired_raw(db, key, shard, mk, raw):
+        if not _no_expiry(raw) and self._expired_raw(db, key, shard, mk, raw):
             if self.reading:
                 self.misses += 1
             return None
         if self.reading:
             self.hits += 1
-        return raw[HEAD_SIZE:]
+        return _string_value(raw)
 
     def _expired_raw(self, db: int, key: bytes, shard: int, mk: bytes, raw: bytes) -> bool:
         expire = enc.raw_expire(raw)
@@ -408,7 +435,7 @@ class Keyspace:
     def set_string(self, db: int, key: bytes, value: bytes, expire: int = 0,
                    keep_ttl: bool = False, flags: int = 0) -> None:
         """SET semantics: replaces a key of any type; its TTL goes unless keep_ttl."""
-        shard = self.shard_of(key)
+        shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         pending = self.pending
         # rget and rput inlined for the common case, an empty overlay (SET's hot path)
@@ -423,7 +450,7 @@ class Keyspace:
             self.rput(shard, mk, _HEAD.pack(STRING, flags, expire) + value)
             self.touched.append((db, key))
             return
-        if old_raw[0] == STRING and not expire and old_raw[2:10] == _NO_EXPIRY:
+        if old_raw[0] == STRING and not expire and _no_expiry(old_raw):
             raw = _HEAD.pack(STRING, flags, 0) + value  # a plain overwrite
             if pending:
                 self.rput(shard, mk, raw)

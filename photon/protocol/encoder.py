@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import math
 
+try:
+    import cython
+except ImportError:
+    from photon.util import cython_shim as cython
+
 from photon.errors import RedisError
 from photon.protocol.reply import (
     NULL_ARRAY, Double, Push, Raw, SetReply, Status, Verbatim,
@@ -18,10 +23,38 @@ def format_double(d: float) -> bytes:
     return b"%.17g" % d
 
 
+def bulk(value: bytes) -> bytes:
+    """A bulk string. Compiled, it is written in C: bytes' % formatting costs more than the
+    rest of a GET's reply path."""
+    if cython.compiled:
+        n = len(value)
+        digits = 1
+        t = n
+        while t >= 10:
+            t //= 10
+            digits += 1
+        out = PyBytes_FromStringAndSize(cython.NULL, n + digits + 5)
+        p = PyBytes_AS_STRING(out)
+        p[0] = 36  # $
+        i = digits
+        t = n
+        while i > 0:
+            p[i] = 48 + t % 10
+            t //= 10
+            i -= 1
+        p[digits + 1] = 13
+        p[digits + 2] = 10
+        memcpy(p + digits + 3, PyBytes_AS_STRING(value), n)
+        p[n + digits + 3] = 13
+        p[n + digits + 4] = 10
+        return out
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
 def encode(value: object, resp3: bool) -> bytes:
     t = type(value)
     if t is bytes:
-        return b"$%d\r\n%b\r\n" % (len(value), value)  # type: ignore[arg-type]
+        return bulk(value)  # type: ignore[arg-type]
     if t is Status:
         return _OK if value == b"OK" else b"+%b\r\n" % value  # type: ignore[str-bytes-safe]
     if t is int:
@@ -37,7 +70,7 @@ def _encode(value: object, resp3: bool, out: list[bytes]) -> None:
     t = type(value)
     append = out.append
     if t is bytes:
-        append(b"$%d\r\n%b\r\n" % (len(value), value))  # type: ignore[arg-type]
+        append(bulk(value))  # type: ignore[arg-type]
     elif t is int:
         append(b":%d\r\n" % value)  # type: ignore[str-format]
     elif t is list or t is tuple:

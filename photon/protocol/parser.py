@@ -1,13 +1,20 @@
 """Reading client requests.
 
-hiredis parses the common case (whole RESP arrays in one read) in C. Whatever it cannot vouch
-for -- inline commands, a request split across reads, anything malformed, or a client that has
-not authenticated yet -- goes through a Python reader that follows Redis's networking.c step
-by step, so limits are checked before anything is buffered and errors carry Redis's exact text.
+The reader here follows Redis's networking.c step by step, so limits are checked before
+anything is buffered and errors carry Redis's exact text. Compiled (photon/compiled.py), it
+reads every request, scanning the bytes in C. As plain Python it is slower than hiredis, so
+hiredis parses the common case (whole RESP arrays in one read) and this reader takes whatever
+hiredis cannot vouch for: inline commands, a request split across reads, anything malformed,
+or a client that has not authenticated yet.
 """
 from __future__ import annotations
 
 import re
+
+try:
+    import cython
+except ImportError:
+    from photon.util import cython_shim as cython
 
 from photon.errors import ProtocolError
 from photon.protocol.guard import GUARDED, new_reader
@@ -19,6 +26,7 @@ MULTIBULK_MAX = 2147483647
 UNAUTH_MULTIBULK_MAX = 10
 UNAUTH_BULK_MAX = 16384
 ARG_OVERHEAD = 48  # memory an argument costs beyond its bytes, counted in the query buffer
+INVALID = -(1 << 63)  # _number's answer for what string2ll refuses
 # An array header with six or more digits: hiredis would allocate the whole list up front,
 # so such input goes to the Python reader, which checks the count and allocates nothing.
 # Only needed when photon.protocol.guard cannot cap hiredis's readers (GUARDED is False): such
@@ -91,6 +99,9 @@ class RequestParser:
         requests before it are still returned, as Redis runs them before replying the error."""
         if self.error is not None:
             return []
+        if cython.compiled:
+            self._buf += data
+            return self._parse()
         if (not self._buf and not self._left and not self.auth_required and data[:1] == b"*"
                 and (GUARDED or _BIG_ARRAY.search(data) is None)):
             reader = self._reader
@@ -124,6 +135,7 @@ class RequestParser:
 
     def _parse(self) -> list[list[bytes]]:
         buf = self._buf
+        p = buf  # compiled: a pointer to buf's bytes (parser.pxd); nothing resizes buf here
         pos = self._pos
         end = len(buf)
         out: list[list[bytes]] = []
@@ -147,15 +159,15 @@ class RequestParser:
                     if args:
                         out.append(args)
                     continue
-                nl = buf.find(b"\r", pos)
+                nl = _find_cr(buf, p, pos, end)
                 if nl == -1:
                     if end - pos > INLINE_MAX:
                         self._fail("too big mbulk count string")
                     break
                 if nl + 1 >= end:
                     break
-                count = string2ll(bytes(buf[pos + 1:nl]))
-                if count is None or count > MULTIBULK_MAX:
+                count = _number(buf, p, pos + 1, nl)
+                if count == INVALID or count > MULTIBULK_MAX:
                     self._fail("invalid multibulk length")
                     break
                 if count > UNAUTH_MULTIBULK_MAX and self.auth_required:
@@ -172,7 +184,7 @@ class RequestParser:
                 self._args = []
             while self._left:
                 if self._bulk < 0:
-                    nl = buf.find(b"\r", pos)
+                    nl = _find_cr(buf, p, pos, end)
                     if nl == -1:
                         if end - pos > INLINE_MAX:
                             self._fail("too big bulk count string")
@@ -182,11 +194,11 @@ class RequestParser:
                     if buf[pos] != 36:
                         self._fail("expected '$', got '%s'" % chr(buf[pos]))
                         break
-                    size = string2ll(bytes(buf[pos + 1:nl]))
-                    if size is None or size < 0 or size > self.max_bulk:
+                    length = _number(buf, p, pos + 1, nl)
+                    if length < 0 or length > self.max_bulk:
                         self._fail("invalid bulk length")
                         break
-                    if size > UNAUTH_BULK_MAX and self.auth_required:
+                    if length > UNAUTH_BULK_MAX and self.auth_required:
                         if start >= 0 and _authenticates(out):
                             self.error = DeferredLimit("unauthenticated bulk length")
                             pos = start
@@ -197,11 +209,14 @@ class RequestParser:
                             self._fail("unauthenticated bulk length")
                         break
                     pos = nl + 2
-                    self._bulk = size
+                    self._bulk = length
                 size = self._bulk
                 if end - pos < size + 2:
                     break
-                self._args.append(bytes(buf[pos:pos + size]))
+                if cython.compiled:
+                    self._args.append(p[pos:pos + size])
+                else:
+                    self._args.append(bytes(buf[pos:pos + size]))
                 self._argbytes += size + ARG_OVERHEAD
                 pos += size + 2
                 self._bulk = -1
@@ -220,6 +235,37 @@ class RequestParser:
             self._pos = pos
         self.partial = bool(buf) or self._argbytes > 0
         return out
+
+
+def _find_cr(buf: bytearray, p, start: int, end: int) -> int:
+    """buf.find(b"\r", start, end); ``p`` is buf, or its bytes compiled."""
+    if cython.compiled:
+        at = memchr(p + start, 13, end - start)
+        return -1 if at == cython.NULL else cython.cast(cython.p_uchar, at) - p
+    return buf.find(b"\r", start, end)
+
+
+def _number(buf: bytearray, p, start: int, end: int) -> int:
+    """string2ll of buf[start:end], INVALID for None (an int64's least value, which string2ll
+    may also give, is -1 here: both are empty arrays and bad lengths); compiled, plain digits
+    are read in C."""
+    if cython.compiled:
+        n = end - start
+        if 0 < n <= 18 and (p[start] != 48 or n == 1):
+            v = 0
+            i = start
+            while i < end:
+                c = p[i]
+                if c < 48 or c > 57:
+                    break
+                v = v * 10 + (c - 48)
+                i += 1
+            if i == end:
+                return v
+    parsed = string2ll(bytes(buf[start:end]))
+    if parsed is None:
+        return INVALID
+    return -1 if parsed == INVALID else parsed
 
 
 def _authenticates(requests: list[list[bytes]]) -> bool:
