@@ -6,7 +6,8 @@ import cython
 from photon.keyspace.slots cimport shard_index
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
-from libc.string cimport memcmp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.string cimport memcmp, memcpy
 
 cdef bytes _NO_EXPIRY
 
@@ -14,6 +15,11 @@ cdef bint _no_expiry(bytes raw) except -1
 
 @cython.locals(head=cython.Py_ssize_t)
 cdef bytes _string_value(bytes raw)
+
+@cython.locals(n=cython.Py_ssize_t, out=bytes, p=cython.p_char, e=cython.ulonglong,
+               i=cython.int)
+cdef bytes _string_record(int flags, unsigned long long expire, value)
+
 
 
 cdef class Shard:
@@ -51,7 +57,7 @@ cdef class Keyspace:
     @cython.locals(now=timespec, ms=cython.longlong)
     cpdef tick(self)
 
-    @cython.locals(shard=Shard)
+    @cython.locals(shard=Shard, ops=dict)
     cpdef commit(self)
 
     @cython.locals(shard=cython.int, raw=bytes)

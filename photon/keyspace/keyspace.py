@@ -42,6 +42,26 @@ def _no_expiry(raw: bytes) -> bool:
     return raw[2:10] == _NO_EXPIRY
 
 
+def _string_record(flags: int, expire: int, value: bytes) -> bytes:
+    """A string's metadata record: its header, then the value (compiled: one bytes object
+    written in C, not a struct.pack and a concatenation)."""
+    if cython.compiled and type(value) is bytes:
+        n = len(value)
+        out = PyBytes_FromStringAndSize(cython.NULL, n + 10)
+        p = PyBytes_AS_STRING(out)
+        p[0] = STRING
+        p[1] = flags
+        e = expire
+        i = 9
+        while i >= 2:
+            p[i] = e & 0xFF
+            e >>= 8
+            i -= 1
+        memcpy(p + 10, PyBytes_AS_STRING(value), n)
+        return out
+    return _HEAD.pack(STRING, flags, expire) + value
+
+
 def _string_value(raw: bytes) -> bytes:
     """A string's value: its record after the header (compiled: one copy, no slice object)."""
     if cython.compiled:
@@ -176,13 +196,17 @@ class Keyspace:
         if not pending:
             return
         self.pending = {}
-        if len(pending) == 1:  # most commands write one shard: no journal, no loops
-            ((index, ops),) = pending.items()
-            shard = self.shards[index]
-            if shard.dirty_dbs or self.commit_listener is not None:
-                self._seal(index, ops)
-            shard.engine.write(ops)
-            self.written_shards.add(index)
+        if len(pending) == 1:  # most commands write one shard (and one record): no journal
+            for index, ops in pending.items():
+                shard = self.shards[index]
+                if shard.dirty_dbs or self.commit_listener is not None:
+                    self._seal(index, ops)
+                if len(ops) == 1:
+                    for k, v in ops.items():
+                        shard.engine.write_one(k, v)
+                else:
+                    shard.engine.write(ops)
+                self.written_shards.add(index)
             return
         for index, ops in pending.items():
             self._seal(index, ops)
@@ -447,11 +471,11 @@ class Keyspace:
             if expire:
                 s.expires[db] += 1
                 self.rput(shard, enc.expiry_key(db, expire, key), b"")
-            self.rput(shard, mk, _HEAD.pack(STRING, flags, expire) + value)
+            self.rput(shard, mk, _string_record(flags, expire, value))
             self.touched.append((db, key))
             return
         if old_raw[0] == STRING and not expire and _no_expiry(old_raw):
-            raw = _HEAD.pack(STRING, flags, 0) + value  # a plain overwrite
+            raw = _string_record(flags, 0, value)  # a plain overwrite
             if pending:
                 self.rput(shard, mk, raw)
             else:
@@ -461,7 +485,7 @@ class Keyspace:
         old = Meta.decode(old_raw)
         if keep_ttl and not (old.expire and old.expire <= self.clock_ms):
             expire = old.expire
-        self._put(db, key, shard, _HEAD.pack(STRING, flags, expire) + value, expire, old)
+        self._put(db, key, shard, _string_record(flags, expire, value), expire, old)
 
     # --- enumeration -------------------------------------------------------------------
 

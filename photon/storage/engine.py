@@ -15,6 +15,11 @@ class Engine(ABC):
     def write(self, ops: Mapping[bytes, bytes | None]) -> None:
         """Apply puts (bytes) and deletes (None) as one atomic batch."""
 
+    def write_one(self, key: bytes, value: bytes | None) -> None:
+        """write() of one put or delete, which most commands are (an engine may do it
+        without building a batch)."""
+        self.write({key: value})
+
     @abstractmethod
     def items(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:

@@ -41,6 +41,12 @@ class LevelDBEngine(Engine):
                 wb.put(k, v)
         wb.write()
 
+    def write_one(self, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self.db.delete(key)
+        else:
+            self.db.put(key, value)
+
     def items(self, start: bytes, stop: bytes | None = None, reverse: bool = False,
               ) -> Iterator[tuple[bytes, bytes]]:
         return _range(self.db, start, stop, reverse, True)
