@@ -65,3 +65,14 @@ cdef class Keyspace:
 
     @cython.locals(s=Shard, pending=dict, old_raw=bytes)
     cpdef set_string(self, db, key, value, expire=*, keep_ttl=*, flags=*)
+
+
+cdef class Collection:
+    cdef public Keyspace ks
+    cdef public object db
+    cdef public object key
+    cdef public object meta
+    cdef public object old
+    cdef public int shard
+    cdef public object prefix
+    cdef public object zprefix

@@ -648,7 +648,7 @@ class Collection:
         self.key = key
         self.meta = meta
         self.old = old
-        self.shard = ks.shard_of(key)
+        self.shard = shard_index(key, ks.shift)
         self.prefix = enc.sub_prefix(db, key, meta.version)
         # only sorted sets have a score index
         self.zprefix = enc.zscore_prefix(db, key, meta.version) if meta.type == ZSET else b""
