@@ -5,9 +5,16 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
 
-@cython.locals(n=cython.Py_ssize_t, out=bytes, p=cython.p_char, v=cython.ulonglong,
-               i=cython.Py_ssize_t)
 cdef bytes _versioned(int db, int tag, key, unsigned long long version)
+
+cpdef bytes string_record(int flags, unsigned long long expire, value)
+
+@cython.locals(n=cython.Py_ssize_t, out=bytes, p=cython.p_char)
+cdef bytes _pack(int b0, int b1, unsigned long long head, int head_size, bytes body,
+                 unsigned long long tail, int tail_size)
+
+@cython.locals(i=cython.int)
+cdef inline void _big_endian(char* p, unsigned long long value, int size) noexcept
 
 cdef class Meta:
     cdef public object type

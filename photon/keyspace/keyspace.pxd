@@ -3,11 +3,11 @@
 # every assignment (here and elsewhere) gives that type, objects otherwise; __dict__ keeps the
 # instances open to other attributes, as a plain class is.
 import cython
+from photon.keyspace.encoding cimport string_record
 from photon.keyspace.slots cimport shard_index
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp
 
 cdef bytes _NO_EXPIRY
 
@@ -15,10 +15,6 @@ cdef bint _no_expiry(bytes raw) except -1
 
 @cython.locals(head=cython.Py_ssize_t)
 cdef bytes _string_value(bytes raw)
-
-@cython.locals(n=cython.Py_ssize_t, out=bytes, p=cython.p_char, e=cython.ulonglong,
-               i=cython.int)
-cdef bytes _string_record(int flags, unsigned long long expire, value)
 
 
 

@@ -21,7 +21,7 @@ except ImportError:
 from photon.errors import WRONGTYPE, RedisError
 from photon.keyspace import encoding as enc
 from photon.keyspace.encoding import (
-    COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, ZSET, Meta,
+    COUNTERS, HEAD_SIZE, INTERNAL, META, POSITION_KEY, STRING, ZSET, Meta, string_record,
 )
 from photon.keyspace.journal import Journal
 from photon.keyspace.slots import SLOTS, shard_index, shard_mapper, shard_shift
@@ -29,7 +29,6 @@ from photon.storage.engine import Engine
 from photon.storage.layout import Layout, MemoryLayout
 
 _COUNTS = struct.Struct(">qq")
-_HEAD = struct.Struct(">BBQ")
 _MISSING = object()
 _NO_EXPIRY = bytes(8)
 
@@ -40,26 +39,6 @@ def _no_expiry(raw: bytes) -> bool:
         return memcmp(cython.cast(cython.p_char, raw) + 2, cython.cast(cython.p_char, _NO_EXPIRY),
                       8) == 0
     return raw[2:10] == _NO_EXPIRY
-
-
-def _string_record(flags: int, expire: int, value: bytes) -> bytes:
-    """A string's metadata record: its header, then the value (compiled: one bytes object
-    written in C, not a struct.pack and a concatenation)."""
-    if cython.compiled and type(value) is bytes:
-        n = len(value)
-        out = PyBytes_FromStringAndSize(cython.NULL, n + 10)
-        p = PyBytes_AS_STRING(out)
-        p[0] = STRING
-        p[1] = flags
-        e = expire
-        i = 9
-        while i >= 2:
-            p[i] = e & 0xFF
-            e >>= 8
-            i -= 1
-        memcpy(p + 10, PyBytes_AS_STRING(value), n)
-        return out
-    return _HEAD.pack(STRING, flags, expire) + value
 
 
 def _string_value(raw: bytes) -> bytes:
@@ -471,11 +450,11 @@ class Keyspace:
             if expire:
                 s.expires[db] += 1
                 self.rput(shard, enc.expiry_key(db, expire, key), b"")
-            self.rput(shard, mk, _string_record(flags, expire, value))
+            self.rput(shard, mk, string_record(flags, expire, value))
             self.touched.append((db, key))
             return
         if old_raw[0] == STRING and not expire and _no_expiry(old_raw):
-            raw = _string_record(flags, 0, value)  # a plain overwrite
+            raw = string_record(flags, 0, value)  # a plain overwrite
             if pending:
                 self.rput(shard, mk, raw)
             else:
@@ -485,7 +464,7 @@ class Keyspace:
         old = Meta.decode(old_raw)
         if keep_ttl and not (old.expire and old.expire <= self.clock_ms):
             expire = old.expire
-        self._put(db, key, shard, _string_record(flags, expire, value), expire, old)
+        self._put(db, key, shard, string_record(flags, expire, value), expire, old)
 
     # --- enumeration -------------------------------------------------------------------
 
