@@ -5,9 +5,8 @@
 import cython
 from photon.keyspace.encoding cimport string_record
 from photon.keyspace.slots cimport shard_index
-from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
-
 from libc.string cimport memcmp
+from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 cdef bytes _NO_EXPIRY
 
@@ -15,7 +14,6 @@ cdef bint _no_expiry(bytes raw) except -1
 
 @cython.locals(head=cython.Py_ssize_t)
 cdef bytes _string_value(bytes raw)
-
 
 
 cdef class Shard:
