@@ -51,6 +51,20 @@ cdef class Keyspace:
     @cython.locals(now=timespec, ms=cython.longlong)
     cpdef tick(self)
 
+    @cython.locals(ops=dict)
+    cpdef rget(self, shard, k)
+
+    @cython.locals(ops=dict)
+    cpdef rput(self, shard, k, v)
+
+    @cython.locals(shard=cython.int)
+    cpdef lookup(self, db, key)
+
+    cpdef lookup_typed(self, db, key, type_)
+
+    @cython.locals(s=Shard)
+    cpdef _put(self, db, key, shard, raw, expire, old)
+
     @cython.locals(shard=Shard, ops=dict)
     cpdef commit(self)
 
