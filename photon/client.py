@@ -152,8 +152,8 @@ class Client:
         self.server.keyspace.tick()
         for i, argv in enumerate(requests):
             reply = execute(self, argv)
-            # The commonest replies are encoded here, without a call: a bulk string (GET), +OK
-            # (SET), an integer (HSET, LPUSH, SADD...), a null.
+            # The commonest replies are encoded here rather than by encode(): a bulk string
+            # (GET), +OK (SET), an integer (HSET, LPUSH, SADD...).
             t = type(reply)
             if t is bytes:
                 out.append(bulk(reply))

@@ -83,7 +83,7 @@ def _encode(value: object, resp3: bool, out: list[bytes]) -> None:
         append(b"+%b\r\n" % value)  # type: ignore[str-bytes-safe]
     elif t is str:
         data = value.encode()  # type: ignore[attr-defined]
-        append(b"$%d\r\n%b\r\n" % (len(data), data))
+        append(bulk(data))
     elif t is dict:
         if resp3:
             append(b"%%%d\r\n" % len(value))  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def _encode(value: object, resp3: bool, out: list[bytes]) -> None:
         append((b"#t\r\n" if value else b"#f\r\n") if resp3 else (b":1\r\n" if value else b":0\r\n"))
     elif t is Double or t is float:
         text = format_double(value)  # type: ignore[arg-type]
-        append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
+        append(b",%b\r\n" % text if resp3 else bulk(text))
     elif t is SetReply or t is set or t is frozenset:
         append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))  # type: ignore[arg-type]
         for item in value:  # type: ignore[attr-defined]

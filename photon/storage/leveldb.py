@@ -28,10 +28,7 @@ class LevelDBEngine(Engine):
     def write(self, ops: Mapping[bytes, bytes | None]) -> None:
         if len(ops) == 1:
             ((k, v),) = ops.items()
-            if v is None:
-                self.db.delete(k)
-            else:
-                self.db.put(k, v)
+            self.write_one(k, v)
             return
         wb = self.db.write_batch()
         for k, v in ops.items():
