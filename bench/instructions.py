@@ -4,7 +4,9 @@ the machine's load, for comparing two commits or the compiled and pure cores.
     python bench/instructions.py [--tests SET,GET,"SET -P16"] [--server photon|raw] [--pure]
 
 Drives a real photon node in this process (or the raw stack's protocol, ``--server raw``)
-through ``data_received`` with a transport that drops the replies: no sockets, so what is
+through ``data_received`` with a transport that drops the replies, one read per event-loop
+turn (the loop's turn is counted too: it writes the staged commits and sends the replies held
+for them; a real server under load serves several reads per turn). No sockets, so what is
 counted is the user-space work of parsing, the command path, the keyspace, LevelDB and reply
 encoding, not the kernel's. Each test runs under callgrind twice, with 1000 and 3000 requests,
 and the difference over 2000 is the figure, so start-up does not count; the same runs with a
@@ -95,6 +97,7 @@ async def drive_photon(test: str, n: int) -> None:
             client.connection_made(NullTransport())  # type: ignore[arg-type]
             for data in reads(test, n):
                 client.data_received(data)
+                await asyncio.sleep(0)  # the turn ends, as after each read in a real server
         finally:
             await server.stop()
 

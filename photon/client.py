@@ -274,7 +274,8 @@ class Client:
         out = self.out
         if out:
             server = self.server
-            if server.durability.always and server.durability.must_hold(self):
+            durability = server.durability
+            if (durability.holding or durability.always) and durability.must_hold(self):
                 return
             data = b"".join(out) if len(out) > 1 else out[0]
             out.clear()

@@ -1,9 +1,12 @@
-"""appendfsync for LevelDB: when an acknowledged write is on disk.
+"""appendfsync for LevelDB, and the end of each event-loop turn: when an acknowledged write is
+in the kernel, and when it is on disk.
 
-``always``: writes of one event-loop turn share one fsync (group commit) and no reply leaves
-before it, as Redis flushes its AOF before writing replies. ``everysec``: a background fsync
-each second. ``no``: the kernel decides. In every mode a write is in the kernel before its reply,
-so killing the process loses nothing that was acknowledged.
+The keyspace stages a turn's single-shard commits (``Keyspace.on_staged``); at the turn's end
+they become one LevelDB write per shard, and only then do the replies held meanwhile leave, so
+in every mode a write is in the kernel before its reply and killing the process loses nothing
+that was acknowledged. ``always``: the turn's writes then share one fsync (group commit) before
+the replies, as Redis flushes its AOF before writing replies. ``everysec``: a background fsync
+each second. ``no``: the kernel decides.
 """
 from __future__ import annotations
 
@@ -24,8 +27,9 @@ class Durability:
     def __init__(self, keyspace: "Keyspace", mode: str) -> None:
         self.keyspace = keyspace
         self.mode = mode
-        self._held: list["Client"] = []
-        self._scheduled = False
+        self._held: dict["Client", None] = {}
+        self.holding = False  # a turn's end is scheduled: replies wait for it
+        keyspace.on_staged = self.end_turn_soon
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fsync")
         self._background: asyncio.Future | None = None
         self.fsyncs = 0
@@ -40,15 +44,27 @@ class Durability:
         self._mode = value
         self.always = value == "always"
 
+    def end_turn_soon(self) -> None:
+        """The keyspace staged the turn's first commit: write them all at the turn's end
+        (at once when no loop runs: a command run at start-up or from a thread)."""
+        if self.holding:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.keyspace.write_staged()
+            return
+        self.holding = True
+        loop.call_soon(self.end_turn)
+
     def must_hold(self, client: "Client") -> bool:
-        """In 'always' mode, keep this client's replies until the pending group commit."""
-        if not self.always or not (self.keyspace.written_shards or self._scheduled):
-            return False
-        if client not in self._held:
-            self._held.append(client)
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._group_commit)
+        """Whether this client's replies must wait for the turn's end: its writes (or what it
+        read) are staged, or in 'always' mode not yet fsynced."""
+        if not self.holding:
+            if not (self.always and self.keyspace.written_shards):
+                return False
+            self.end_turn_soon()
+        self._held[client] = None
         return True
 
     def _take(self) -> list[int]:
@@ -64,14 +80,25 @@ class Durability:
             list(self._pool.map(lambda i: engines[i].sync(), shards))
         self.fsyncs += 1
 
-    def _group_commit(self) -> None:
-        self._scheduled = False
+    def end_turn(self) -> None:
+        """Write the staged commits, fsync in 'always' mode, then release the held replies."""
+        self.holding = False
         try:
-            self._sync(self._take())
-        except OSError as e:
-            self.last_fsync_error = str(e)
-            log.error("fsync failed: %s", e)
-        held, self._held = self._held, []
+            self.keyspace.write_staged()
+        except Exception as e:  # noqa: BLE001 - the replies must not claim what was not written
+            log.error("Writing a turn's commits failed, closing %d client(s): %s",
+                      len(self._held), e)
+            held, self._held = self._held, {}
+            for client in held:
+                client.abort()
+            return
+        if self.always and self.keyspace.written_shards:
+            try:
+                self._sync(self._take())
+            except OSError as e:
+                self.last_fsync_error = str(e)
+                log.error("fsync failed: %s", e)
+        held, self._held = self._held, {}
         for client in held:
             client.flush()
 
@@ -90,6 +117,7 @@ class Durability:
 
     def sync_all(self) -> None:
         """At shutdown and after FLUSHALL-like operations: everything to disk now."""
+        self.keyspace.write_staged()
         self._take()
         self._sync(list(range(len(self.keyspace.engines))))
 

@@ -35,6 +35,8 @@ cdef class Keyspace:
     cdef public int shift
     cdef public list _mprefix
     cdef public dict pending
+    cdef public dict staged
+    cdef public object on_staged
     cdef public list touched
     cdef public object expire_deletes
     cdef public object commit_listener
@@ -65,7 +67,7 @@ cdef class Keyspace:
     @cython.locals(s=Shard)
     cpdef _put(self, db, key, shard, raw, expire, old)
 
-    @cython.locals(shard=Shard, ops=dict)
+    @cython.locals(shard=Shard, ops=dict, staged=dict, held=dict)
     cpdef commit(self)
 
     @cython.locals(shard=cython.int, raw=bytes)

@@ -4,6 +4,12 @@ Commands read and write through it. Writes collect in an overlay until the comma
 EXEC) ends; ``commit`` then applies each shard's share as one atomic engine write (through the
 journal when there are several), so a crash never leaves half a command, and reads inside the
 command see its own writes.
+
+With a turn hook (``on_staged``, set by the node's Durability), a single-shard commit is staged
+instead: the event-loop turn's commits of a shard become one engine write at the turn's end
+(``write_staged``), and reads see them meanwhile. Replies wait for that write (DESIGN §4), so
+nothing acknowledged is lost to a killed process. Every path that reads or writes an engine
+directly writes the staged commits first.
 """
 from __future__ import annotations
 
@@ -85,6 +91,8 @@ class Keyspace:
         self.shift = shard_shift(len(engines))  # shard_index(key, shift) is shard_of(key)
         self._mprefix = [bytes((db, enc.META)) for db in range(databases)]
         self.pending: dict[int, dict[bytes, bytes | None]] = {}
+        self.staged: dict[int, dict[bytes, bytes | None]] = {}
+        self.on_staged: Callable[[], None] | None = None  # schedules write_staged
         self.touched: list[tuple[int, bytes]] = []
         self.expire_deletes = True
         self.commit_listener: CommitListener | None = None
@@ -112,7 +120,7 @@ class Keyspace:
 
     def close(self) -> None:
         self.commit()
-        self.write_batches()
+        self.write_batches()  # and the staged commits
         for engine in self.engines:
             engine.close()
         if self.journal is not None:
@@ -144,6 +152,12 @@ class Keyspace:
                 v = ops.get(k, _MISSING)
                 if v is not _MISSING:
                     return v  # type: ignore[return-value]
+        if self.staged:
+            ops = self.staged.get(shard)
+            if ops is not None:
+                v = ops.get(k, _MISSING)
+                if v is not _MISSING:
+                    return v  # type: ignore[return-value]
         return self.engines[shard].get(k)
 
     def rput(self, shard: int, k: bytes, v: bytes | None) -> None:
@@ -156,6 +170,8 @@ class Keyspace:
     def ritems(self, shard: int, start: bytes, stop: bytes | None = None,
                reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """Engine pairs in [start, stop), with this command's own writes merged in."""
+        if self.staged:
+            self.write_staged()
         base = self.engines[shard].items(start, stop, reverse)
         ops = self.pending.get(shard)
         if not ops:
@@ -180,6 +196,18 @@ class Keyspace:
                 shard = self.shards[index]
                 if shard.dirty_dbs or self.commit_listener is not None:
                     self._seal(index, ops)
+                if self.on_staged is not None:
+                    staged = self.staged
+                    if not staged:
+                        staged[index] = ops
+                        self.on_staged()
+                    else:
+                        held = staged.get(index)
+                        if held is None:
+                            staged[index] = ops
+                        else:
+                            held.update(ops)
+                    return
                 if len(ops) == 1:
                     for k, v in ops.items():
                         shard.engine.write_one(k, v)
@@ -187,6 +215,8 @@ class Keyspace:
                     shard.engine.write(ops)
                 self.written_shards.add(index)
             return
+        if self.staged:
+            self.write_staged()
         for index, ops in pending.items():
             self._seal(index, ops)
         journal = self.journal
@@ -197,6 +227,31 @@ class Keyspace:
             self.written_shards.add(index)
         if journal is not None:
             journal.end()
+
+    def write_staged(self) -> None:
+        """Write the turn's staged commits: one atomic engine write per shard, in commit
+        order. If one fails, the shards' counts are re-read from what is stored."""
+        staged = self.staged
+        if not staged:
+            return
+        self.staged = {}
+        written = self.written_shards
+        done = []
+        try:
+            for index, ops in staged.items():
+                engine = self.engines[index]
+                if len(ops) == 1:
+                    for k, v in ops.items():
+                        engine.write_one(k, v)
+                else:
+                    engine.write(ops)
+                written.add(index)
+                done.append(index)
+        except BaseException:
+            for index in staged:
+                if index not in done:
+                    self.shards[index].load_counts()
+            raise
 
     def _seal(self, index: int, ops: dict[bytes, bytes | None]) -> None:
         """Complete a shard's share of a commit: its changed key counts and, on a replicated
@@ -214,6 +269,7 @@ class Keyspace:
 
     def rollback(self) -> None:
         """Forget the overlay after a command failed half-way, and re-read the counts."""
+        self.write_staged()
         for index in self.pending:
             self.shards[index].dirty_dbs.clear()
             self.shards[index].load_counts()
@@ -223,9 +279,11 @@ class Keyspace:
 
     def position(self, shard: int) -> bytes | None:
         """The shard's stored replication position (written with the data it describes)."""
+        self.write_staged()
         return self.engines[shard].get(POSITION_KEY)
 
     def write_position(self, shard: int, record: bytes) -> None:
+        self.write_staged()
         self.engines[shard].write({POSITION_KEY: record})
 
     def apply_batch(self, shard: int, ops: dict[bytes, bytes | None],
@@ -252,6 +310,7 @@ class Keyspace:
         return touched
 
     def write_batches(self) -> None:
+        self.write_staged()
         if self._replicated:
             batches, self._replicated = self._replicated, {}
             for shard, ops in batches.items():
@@ -259,6 +318,7 @@ class Keyspace:
 
     def snapshot(self, shard: int) -> "ShardSnapshot":
         """A frozen view of the shard (a full sync streams from it)."""
+        self.write_staged()
         return ShardSnapshot(self.engines[shard].snapshot())
 
     def approximate_size(self, shard: int) -> int:
@@ -268,6 +328,7 @@ class Keyspace:
                       max_deletes: int) -> bool:
         """Replace a shard's contents in one atomic write, when it holds at most max_deletes
         records; False (nothing written) when it holds more."""
+        self.write_staged()
         live = self.engines[shard]
         ops: dict[bytes, bytes | None] = {}
         for k in live.keys(b""):
@@ -286,6 +347,7 @@ class Keyspace:
 
     def swap_in(self, shard: int, staging: Engine, position: bytes | None) -> None:
         """The staged engine becomes the shard (with ``position``); the old contents go."""
+        self.write_staged()
         if position is not None:
             staging.write({POSITION_KEY: position})
         self._set_engine(shard, self.layout.swap_in(shard, self.engines[shard], staging))
@@ -406,8 +468,9 @@ class Keyspace:
     def get_string(self, db: int, key: bytes) -> bytes | None:
         shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
-        # rget inlined: outside a transaction the overlay is empty here (GET's hot path)
-        raw = self.rget(shard, mk) if self.pending else self.engines[shard].get(mk)
+        # rget inlined for an empty overlay and nothing staged (GET's hot path)
+        raw = (self.rget(shard, mk) if self.pending or self.staged
+               else self.engines[shard].get(mk))
         if raw is None:
             if self.reading:
                 self.misses += 1
@@ -442,7 +505,8 @@ class Keyspace:
         mk = self._mprefix[db] + key
         pending = self.pending
         # rget and rput inlined for the common case, an empty overlay (SET's hot path)
-        old_raw = self.rget(shard, mk) if pending else self.engines[shard].get(mk)
+        old_raw = (self.rget(shard, mk) if pending or self.staged
+                   else self.engines[shard].get(mk))
         if old_raw is None:
             s = self.shards[shard]
             s.keys[db] += 1
@@ -477,6 +541,7 @@ class Keyspace:
     def avg_ttl(self, db: int, per_shard: int = 16) -> int:
         """INFO's avg_ttl, an estimate as Redis's is: the mean remaining TTL (ms) of keys
         sampled from each shard's expiry index at a random point."""
+        self.write_staged()
         now = int(time.time() * 1000)
         start = bytes((db, enc.EXPIRY))
         stop = enc.prefix_end(start)
@@ -514,6 +579,7 @@ class Keyspace:
     def flush(self, db: int | None = None) -> None:
         """FLUSHDB / FLUSHALL: drop whole database ranges, batch by batch."""
         self.commit()
+        self.write_staged()
         dbs = range(self.databases) if db is None else [db]
         for index, shard in enumerate(self.shards):
             for d in dbs:
@@ -531,6 +597,7 @@ class Keyspace:
                 if batch or shard.dirty_dbs:
                     self.pending[index] = batch
                     self.commit()
+        self.write_staged()
         if db is None:
             for shard in self.shards:
                 gstart = bytes((enc.INTERNAL, ord("g")))

@@ -16,6 +16,7 @@ def expire_cycle(ks: Keyspace, budget_s: float = 0.002, per_shard: int = 100) ->
     deadline = time.monotonic() + budget_s
     now = ks.tick()
     removed = 0
+    ks.write_staged()  # the expiry index is read from the engines
     for shard in ks.shards:
         for db, count in enumerate(shard.expires):
             if not count:
@@ -54,6 +55,7 @@ def reclaim(ks: Keyspace, budget_s: float = 0.005, batch: int = 2000) -> int:
     removed = 0
     gstart = bytes((enc.INTERNAL, ord("g")))
     gstop = enc.prefix_end(gstart)
+    ks.write_staged()
     for shard in ks.shards:
         engine = shard.engine
         for gk in engine.keys(gstart, gstop):

@@ -59,6 +59,14 @@ class FakeServer(Server):
 
 
 class FakeClient(Client):
+    def data_received(self, data: bytes) -> None:
+        """As the event loop would: the turn ends after the read (staged writes are written and
+        the replies held for them sent)."""
+        super().data_received(data)
+        durability = self.server.durability
+        if durability.holding:
+            durability.end_turn()
+
     def send(self, *args: bytes | str):
         """Run one command and return its decoded reply (errors as hiredis ReplyError)."""
         argv = [a.encode() if isinstance(a, str) else a for a in args]
