@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         elif server == "null":
             drive_null(test, int(n))
         else:
+            try:  # the loop the server runs on (photon/server.py)
+                import uvloop
+                uvloop.install()
+            except ImportError:
+                pass
             asyncio.run(drive_photon(test, int(n)))
         return 0
     env = {**os.environ, "PYTHONHASHSEED": "0"}
