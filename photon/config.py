@@ -235,6 +235,8 @@ SETTINGS: list[Setting] = [
             runtime=True),
     Setting("leveldb_cache_mb", _int(1), 8, "LevelDB block cache per shard, MB"),
     Setting("leveldb_write_buffer_mb", _int(1), 4, "LevelDB memtable size per shard, MB"),
+    Setting("record_cache", _int(0), 131072, "records (key metadata, fields) kept in memory "
+            "in front of LevelDB, about 150 bytes each (0: off)"),
     # Security (photon/security): passwords, ACL users, protected mode, peers, TLS.
     Setting("requirepass", _str, "", "password of the default user (empty: none)",
             runtime=True),

@@ -72,9 +72,9 @@ class Server(NodeState):
         if engines is None:
             layout = DiskLayout(Path(config.data_dir) / self.node_id, config.shards,
                                 config.leveldb_cache_mb, config.leveldb_write_buffer_mb)
-            self.keyspace = Keyspace.open(layout, config.databases)
+            self.keyspace = Keyspace.open(layout, config.databases, config.record_cache)
         else:
-            self.keyspace = Keyspace(engines, config.databases)
+            self.keyspace = Keyspace(engines, config.databases, cache_records=config.record_cache)
         shards = len(self.keyspace.engines)
         self.shard_range = parse_shard_range(config.shard_range, shards)
         self.durability = Durability(self.keyspace, config.appendfsync)

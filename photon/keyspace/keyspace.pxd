@@ -36,6 +36,9 @@ cdef class Keyspace:
     cdef public list _mprefix
     cdef public dict pending
     cdef public dict staged
+    cdef public Py_ssize_t cache_limit
+    cdef public dict _young
+    cdef public dict _old
     cdef public object on_staged
     cdef public list touched
     cdef public object expire_deletes
@@ -54,7 +57,13 @@ cdef class Keyspace:
     cpdef tick(self)
 
     @cython.locals(ops=dict)
-    cpdef rget(self, shard, k)
+    cpdef rget(self, shard, k, bint cached=*)
+
+    @cython.locals(young=dict)
+    cdef _keep(self, k, v)
+
+    @cython.locals(young=dict, old=dict)
+    cpdef _cached(self, ops)
 
     @cython.locals(ops=dict)
     cpdef rput(self, shard, k, v)

@@ -10,6 +10,12 @@ instead: the event-loop turn's commits of a shard become one engine write at the
 (``write_staged``), and reads see them meanwhile. Replies wait for that write (DESIGN §4), so
 nothing acknowledged is lost to a killed process. Every path that reads or writes an engine
 directly writes the staged commits first.
+
+In front of the engines, a record cache (RocksDB's row cache, which LevelDB lacks) keeps the
+records last read or written, so a hot key's read skips LevelDB's memtable search: two
+generations of at most ``cache_limit`` records each, the older dropped when the younger fills.
+Every engine write goes through ``_cached`` (or clears the cache), so it never disagrees with
+the engines.
 """
 from __future__ import annotations
 
@@ -81,7 +87,8 @@ CommitListener = Callable[[int, dict[bytes, bytes | None]], "bytes | None"]
 
 class Keyspace:
     def __init__(self, engines: list[Engine], databases: int = 16,
-                 journal: Journal | None = None, layout: Layout | None = None) -> None:
+                 journal: Journal | None = None, layout: Layout | None = None,
+                 cache_records: int = 0) -> None:
         self.databases = databases
         self.journal = journal
         self.layout = layout if layout is not None else MemoryLayout(engines)
@@ -92,6 +99,9 @@ class Keyspace:
         self._mprefix = [bytes((db, enc.META)) for db in range(databases)]
         self.pending: dict[int, dict[bytes, bytes | None]] = {}
         self.staged: dict[int, dict[bytes, bytes | None]] = {}
+        self.cache_limit = cache_records // 2  # per generation
+        self._young: dict[bytes, bytes] = {}
+        self._old: dict[bytes, bytes] = {}
         self.on_staged: Callable[[], None] | None = None  # schedules write_staged
         self.touched: list[tuple[int, bytes]] = []
         self.expire_deletes = True
@@ -107,7 +117,7 @@ class Keyspace:
         self.reading = False  # set by the gate while a read-only command runs
 
     @classmethod
-    def open(cls, layout: Layout, databases: int = 16) -> "Keyspace":
+    def open(cls, layout: Layout, databases: int = 16, cache_records: int = 0) -> "Keyspace":
         """A node's keyspace from its stored shards, after finishing what a crash cut short:
         a staged shard's swap, then a cross-shard commit."""
         engines = layout.open_shards()
@@ -116,7 +126,7 @@ class Keyspace:
         journal = Journal(journal_engine) if journal_engine is not None else None
         if journal is not None:
             journal.recover(engines)
-        return cls(engines, databases, journal, layout)
+        return cls(engines, databases, journal, layout, cache_records)
 
     def close(self) -> None:
         self.commit()
@@ -145,7 +155,11 @@ class Keyspace:
 
     # --- raw access with the command's overlay -----------------------------------------
 
-    def rget(self, shard: int, k: bytes) -> bytes | None:
+    def rget(self, shard: int, k: bytes, cached: bool = True) -> bytes | None:
+        """A record as this command sees it: its own writes, the turn's staged commits, then
+        the cache (which keeps what the engine returns) or, with ``cached`` False, the engine
+        alone: for a read that comes before a write of the same record (SET), which LevelDB's
+        memtable search makes cheaper, and which would gain nothing from the cache."""
         if self.pending:
             ops = self.pending.get(shard)
             if ops is not None:
@@ -158,7 +172,49 @@ class Keyspace:
                 v = ops.get(k, _MISSING)
                 if v is not _MISSING:
                     return v  # type: ignore[return-value]
-        return self.engines[shard].get(k)
+        if not cached:
+            return self.engines[shard].get(k)
+        v = self._young.get(k)
+        if v is not None:
+            return v
+        if self._old:
+            v = self._old.get(k)
+            if v is not None:
+                self._keep(k, v)
+                return v
+        v = self.engines[shard].get(k)
+        if v is not None and self.cache_limit:
+            self._keep(k, v)
+        return v
+
+    def _keep(self, k: bytes, v: bytes) -> None:
+        young = self._young
+        if len(young) >= self.cache_limit:
+            self._old = young
+            self._young = young = {}
+        young[k] = v
+
+    def _cached(self, ops: dict[bytes, bytes | None]) -> None:
+        """The cache after an engine write of ``ops``: cached records updated, deleted ones
+        dropped. Writes do not add records, reads do: a write-only load would pay for entries
+        nobody reads."""
+        young = self._young
+        old = self._old
+        if not young and not old:
+            return
+        for k, v in ops.items():
+            if v is None:
+                young.pop(k, None)
+                old.pop(k, None)
+            elif k in young:
+                young[k] = v
+            elif k in old:
+                old[k] = v
+
+    def drop_cache(self) -> None:
+        """After a write that replaced records wholesale (a shard swapped, flushed)."""
+        self._young = {}
+        self._old = {}
 
     def rput(self, shard: int, k: bytes, v: bytes | None) -> None:
         ops = self.pending.get(shard)
@@ -213,6 +269,7 @@ class Keyspace:
                         shard.engine.write_one(k, v)
                 else:
                     shard.engine.write(ops)
+                self._cached(ops)
                 self.written_shards.add(index)
             return
         if self.staged:
@@ -224,6 +281,7 @@ class Keyspace:
             journal.begin(pending)
         for index, ops in pending.items():
             self.shards[index].engine.write(ops)
+            self._cached(ops)
             self.written_shards.add(index)
         if journal is not None:
             journal.end()
@@ -245,9 +303,11 @@ class Keyspace:
                         engine.write_one(k, v)
                 else:
                     engine.write(ops)
+                self._cached(ops)
                 written.add(index)
                 done.append(index)
         except BaseException:
+            self.drop_cache()
             for index in staged:
                 if index not in done:
                     self.shards[index].load_counts()
@@ -284,7 +344,9 @@ class Keyspace:
 
     def write_position(self, shard: int, record: bytes) -> None:
         self.write_staged()
-        self.engines[shard].write({POSITION_KEY: record})
+        ops: dict[bytes, bytes | None] = {POSITION_KEY: record}
+        self.engines[shard].write(ops)
+        self._cached(ops)
 
     def apply_batch(self, shard: int, ops: dict[bytes, bytes | None],
                     position: bytes) -> list[tuple[int, bytes]]:
@@ -315,6 +377,7 @@ class Keyspace:
             batches, self._replicated = self._replicated, {}
             for shard, ops in batches.items():
                 self.engines[shard].write(ops)
+                self._cached(ops)
 
     def snapshot(self, shard: int) -> "ShardSnapshot":
         """A frozen view of the shard (a full sync streams from it)."""
@@ -338,6 +401,7 @@ class Keyspace:
         ops.update(contents)
         ops[POSITION_KEY] = position
         live.write(ops)
+        self.drop_cache()
         self.shards[shard].load_counts()
         return True
 
@@ -360,6 +424,7 @@ class Keyspace:
         self.swap_in(shard, self.open_staging(shard), None)
 
     def _set_engine(self, shard: int, engine: Engine) -> None:
+        self.drop_cache()
         self.engines[shard] = engine
         self.shards[shard].engine = engine
         self.shards[shard].load_counts()
@@ -468,9 +533,7 @@ class Keyspace:
     def get_string(self, db: int, key: bytes) -> bytes | None:
         shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
-        # rget inlined for an empty overlay and nothing staged (GET's hot path)
-        raw = (self.rget(shard, mk) if self.pending or self.staged
-               else self.engines[shard].get(mk))
+        raw = self.rget(shard, mk)
         if raw is None:
             if self.reading:
                 self.misses += 1
@@ -504,9 +567,7 @@ class Keyspace:
         shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         pending = self.pending
-        # rget and rput inlined for the common case, an empty overlay (SET's hot path)
-        old_raw = (self.rget(shard, mk) if pending or self.staged
-                   else self.engines[shard].get(mk))
+        old_raw = self.rget(shard, mk, False)  # (and rput inlined for an empty overlay below)
         if old_raw is None:
             s = self.shards[shard]
             s.keys[db] += 1
@@ -604,6 +665,7 @@ class Keyspace:
                 batch = {k: None for k in shard.engine.keys(gstart, enc.prefix_end(gstart))}
                 if batch:
                     shard.engine.write(batch)
+        self.drop_cache()
 
 
 class ShardSnapshot:

@@ -72,11 +72,14 @@ def reclaim(ks: Keyspace, budget_s: float = 0.005, batch: int = 2000) -> int:
                         break
                 if ops:
                     engine.write(ops)
+                    ks._cached(ops)
                     removed += len(ops)
                 if not done:
                     break
             if done:
-                engine.write({gk: None})
+                done_ops: dict[bytes, bytes | None] = {gk: None}
+                engine.write(done_ops)
+                ks._cached(done_ops)
             if time.monotonic() > deadline:
                 return removed
     return removed
