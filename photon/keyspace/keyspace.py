@@ -155,11 +155,11 @@ class Keyspace:
 
     # --- raw access with the command's overlay -----------------------------------------
 
-    def rget(self, shard: int, k: bytes, cached: bool = True) -> bytes | None:
-        """A record as this command sees it: its own writes, the turn's staged commits, then
-        the cache (which keeps what the engine returns) or, with ``cached`` False, the engine
-        alone: for a read that comes before a write of the same record (SET), which LevelDB's
-        memtable search makes cheaper, and which would gain nothing from the cache."""
+    def rget(self, shard: int, k: bytes, fill: bool = True) -> bytes | None:
+        """A record as this command sees it: its own writes, the turn's staged commits, the
+        cache, the engine; ``fill``: keep what the engine returned in the cache (not for a
+        read before a write of the same record, as SET's: its write updates a cached record,
+        and a write-only load would pay for entries nobody reads)."""
         if self.pending:
             ops = self.pending.get(shard)
             if ops is not None:
@@ -172,8 +172,6 @@ class Keyspace:
                 v = ops.get(k, _MISSING)
                 if v is not _MISSING:
                     return v  # type: ignore[return-value]
-        if not cached:
-            return self.engines[shard].get(k)
         v = self._young.get(k)
         if v is not None:
             return v
@@ -183,7 +181,7 @@ class Keyspace:
                 self._keep(k, v)
                 return v
         v = self.engines[shard].get(k)
-        if v is not None and self.cache_limit:
+        if v is not None and fill and self.cache_limit:
             self._keep(k, v)
         return v
 
