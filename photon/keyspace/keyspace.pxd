@@ -79,6 +79,8 @@ cdef class Keyspace:
     @cython.locals(shard=Shard, ops=dict, staged=dict, held=dict)
     cpdef commit(self)
 
+    cpdef _write(self, index, ops)
+
     @cython.locals(shard=cython.int, raw=bytes)
     cpdef get_string(self, db, key)
 

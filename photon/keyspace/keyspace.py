@@ -12,7 +12,7 @@ nothing acknowledged is lost to a killed process. Every path that reads or write
 directly writes the staged commits first.
 
 In front of the engines, a record cache (RocksDB's row cache, which LevelDB lacks) keeps the
-records last read or written, so a hot key's read skips LevelDB's memtable search: two
+records last read, so a hot key's read skips LevelDB's memtable search: two
 generations of at most ``cache_limit`` records each, the older dropped when the younger fills.
 Every engine write goes through ``_cached`` (or clears the cache), so it never disagrees with
 the engines.
@@ -262,13 +262,7 @@ class Keyspace:
                         else:
                             held.update(ops)
                     return
-                if len(ops) == 1:
-                    for k, v in ops.items():
-                        shard.engine.write_one(k, v)
-                else:
-                    shard.engine.write(ops)
-                self._cached(ops)
-                self.written_shards.add(index)
+                self._write(index, ops)
             return
         if self.staged:
             self.write_staged()
@@ -278,9 +272,7 @@ class Keyspace:
         if journal is not None:
             journal.begin(pending)
         for index, ops in pending.items():
-            self.shards[index].engine.write(ops)
-            self._cached(ops)
-            self.written_shards.add(index)
+            self._write(index, ops)
         if journal is not None:
             journal.end()
 
@@ -291,18 +283,10 @@ class Keyspace:
         if not staged:
             return
         self.staged = {}
-        written = self.written_shards
         done = []
         try:
             for index, ops in staged.items():
-                engine = self.engines[index]
-                if len(ops) == 1:
-                    for k, v in ops.items():
-                        engine.write_one(k, v)
-                else:
-                    engine.write(ops)
-                self._cached(ops)
-                written.add(index)
+                self._write(index, ops)
                 done.append(index)
         except BaseException:
             self.drop_cache()
@@ -310,6 +294,18 @@ class Keyspace:
                 if index not in done:
                     self.shards[index].load_counts()
             raise
+
+    def _write(self, index: int, ops: dict[bytes, bytes | None]) -> None:
+        """One atomic engine write of a shard's records (most commits are one record: no
+        batch), told to the cache and to the fsyncs."""
+        engine = self.engines[index]
+        if len(ops) == 1:
+            for k, v in ops.items():
+                engine.write_one(k, v)
+        else:
+            engine.write(ops)
+        self._cached(ops)
+        self.written_shards.add(index)
 
     def _seal(self, index: int, ops: dict[bytes, bytes | None]) -> None:
         """Complete a shard's share of a commit: its changed key counts and, on a replicated
