@@ -57,7 +57,7 @@ cdef class Keyspace:
     cpdef tick(self)
 
     @cython.locals(ops=dict)
-    cpdef rget(self, shard, k, bint fill=*)
+    cpdef rget(self, shard, k)
 
     @cython.locals(young=dict)
     cdef _keep(self, k, v)

@@ -155,11 +155,11 @@ class Keyspace:
 
     # --- raw access with the command's overlay -----------------------------------------
 
-    def rget(self, shard: int, k: bytes, fill: bool = True) -> bytes | None:
+    def rget(self, shard: int, k: bytes) -> bytes | None:
         """A record as this command sees it: its own writes, the turn's staged commits, the
-        cache, the engine; ``fill``: keep what the engine returned in the cache (not for a
-        read before a write of the same record, as SET's: its write updates a cached record,
-        and a write-only load would pay for entries nobody reads)."""
+        cache, the engine. Only read-only commands fill the cache (``reading``): a write
+        command's reads (SET's old record, ZADD's old score) would fill it with records that
+        the same command rewrites, and a write-heavy load would pay to keep them in step."""
         if self.pending:
             ops = self.pending.get(shard)
             if ops is not None:
@@ -181,7 +181,7 @@ class Keyspace:
                 self._keep(k, v)
                 return v
         v = self.engines[shard].get(k)
-        if v is not None and fill and self.cache_limit:
+        if v is not None and self.reading and self.cache_limit:
             self._keep(k, v)
         return v
 
@@ -561,7 +561,7 @@ class Keyspace:
         shard = shard_index(key, self.shift)
         mk = self._mprefix[db] + key
         pending = self.pending
-        old_raw = self.rget(shard, mk, False)  # (and rput inlined for an empty overlay below)
+        old_raw = self.rget(shard, mk)  # (and rput inlined for an empty overlay below)
         if old_raw is None:
             s = self.shards[shard]
             s.keys[db] += 1
