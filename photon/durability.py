@@ -15,6 +15,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from photon.util.loops import RunningLoop
+
 if TYPE_CHECKING:
     from photon.client import Client
     from photon.keyspace.keyspace import Keyspace
@@ -29,7 +31,7 @@ class Durability:
         self.mode = mode
         self._held: dict["Client", None] = {}
         self.holding = False  # a turn's end is scheduled: replies wait for it
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running_loop = RunningLoop()
         keyspace.on_staged = self.end_turn_soon
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fsync")
         self._background: asyncio.Future | None = None
@@ -50,14 +52,11 @@ class Durability:
         (at once when no loop runs: a command run at start-up or from a thread)."""
         if self.holding:
             return
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            # found once: get_running_loop() makes a getpid() system call on each call
-            try:
-                loop = self._loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.keyspace.write_staged()
-                return
+        try:
+            loop = self._running_loop()
+        except RuntimeError:
+            self.keyspace.write_staged()
+            return
         self.holding = True
         loop.call_soon(self.end_turn)
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from photon.errors import RedisError
 from photon.protocol.reply import LaterReply
 from photon.replication.stream import message, snapshot_chunks
+from photon.util.loops import RunningLoop
 
 if TYPE_CHECKING:
     from photon.node import Node
@@ -266,7 +267,7 @@ class Master:
         # Only nodes that can require a quorum pay for the check in the command path, and only
         # writes (and EXEC) go through it.
         self.checks_writes = node.config.role != "standalone"
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running_loop = RunningLoop()
         self.log.leading = True
         self.log.feed = self.feed
         # Per shard, the offset a quorum is known to hold: what a read may show. What this
@@ -511,10 +512,7 @@ class Master:
 
     def _wait(self, marks: dict[int, int], needed: int, reply: Any, count_only: bool,
               timeout: float | None) -> asyncio.Future:
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            # found once: get_running_loop() makes a getpid() system call on each call
-            loop = self._loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         # A write's wait lets the client run its next commands meanwhile (LaterReply); WAIT
         # holds them, as in Redis.
         fut = loop.create_future() if count_only else LaterReply(loop=loop)
